@@ -1,0 +1,222 @@
+//! The one handle on the control-plane database, its migrations, and a small helper for
+//! queries whose WHERE clause depends on optional filters.
+
+use std::{path::Path, time::Duration};
+
+use sqlx::{
+    any::{AnyArguments, AnyPoolOptions},
+    query::Query,
+    Any, AnyPool, AssertSqlSafe, Executor,
+};
+
+use crate::{CatalogError, Result};
+
+/// Which database the store runs on. Only full-text search and locking differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Embedded so one binary carries its schema. Append only; never edit a shipped one.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store in `data_dir`.
+    pub async fn open_data_dir(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            CatalogError::Store(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join("pipewright.db");
+        Self::open(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Opens `sqlite://…` or `postgres://…` and runs pending migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(CatalogError::invalid(
+                "database_url",
+                "use sqlite://PATH or postgres://USER@HOST/DB",
+            ));
+        };
+        let mut options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .idle_timeout(Duration::from_secs(300));
+        if backend == Backend::Sqlite {
+            options = options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options.connect(url).await.map_err(|e| {
+            // Never echo the URL: it may carry a password.
+            CatalogError::Store(format!(
+                "cannot open the control-plane store ({}); check --database-url and that the server is running",
+                CatalogError::from(e)
+            ))
+        })?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so read-then-write transactions never deadlock on upgrade.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already locks.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Replicas starting together must not race each other through the migrations.
+            sqlx::query("SELECT pg_advisory_xact_lock(7355608)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS pipewright_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM pipewright_migrations")
+                .fetch_one(&mut *tx)
+                .await?;
+        for m in MIGRATIONS
+            .iter()
+            .filter(|m| m.version > current.unwrap_or(0))
+        {
+            let sql = match self.backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| {
+                CatalogError::Store(format!(
+                    "migration {} failed: {}",
+                    m.version,
+                    CatalogError::from(e)
+                ))
+            })?;
+            sqlx::query("INSERT INTO pipewright_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(m.version)
+                .bind(crate::time::now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(version = m.version, "applied control-plane migration");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A value bound into a dynamically assembled query.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// Builds `WHERE a = $1 AND b = $2` from optional filters with `$n` placeholders, which
+/// both SQLite and PostgreSQL accept (sqlx's `QueryBuilder` emits `?` for `Any`).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Filters {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Filters {
+    /// `clause` is a fragment of our own with `{}` where the placeholder goes.
+    pub fn push(&mut self, clause: &'static str, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.clauses
+            .push(clause.replace("{}", &format!("${}", self.binds.len())));
+        self
+    }
+    pub fn int(&mut self, clause: &'static str, v: i64) -> &mut Self {
+        self.push(clause, Bind::Int(v))
+    }
+    pub fn text(&mut self, clause: &'static str, v: impl Into<String>) -> &mut Self {
+        self.push(clause, Bind::Text(v.into()))
+    }
+    pub fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+    /// The next free placeholder number (for LIMIT/OFFSET after the filters).
+    pub fn next(&self) -> usize {
+        self.binds.len() + 1
+    }
+    pub fn query<'q>(&self, sql: String) -> Query<'q, Any, AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in &self.binds {
+            q = match b {
+                Bind::Int(v) => q.bind(*v),
+                Bind::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+}
+
+impl Store {
+    /// A trivial query, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

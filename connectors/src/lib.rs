@@ -1,0 +1,5 @@
+//! Drivers: databases (`DatabaseDriver`), file stores (`FileStore`), SSH tunnels and the
+//! WHERE sanitizer. Filled by the database and file-storage issues.
+//!
+//! What this layer must never do: touch the control-plane store, speak MCP, or put a
+//! credential in an error or a log line.

@@ -1,0 +1,92 @@
+//! Tool errors: what went wrong, which argument, and what to do next. They become tool
+//! results with `isError: true` (never protocol errors) so the assistant can read them.
+
+use catalog::CatalogError;
+use rmcp::model::CallToolResult;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
+
+/// The small, stable set of error codes every tool shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    InvalidArgument,
+    Conflict,
+    Forbidden,
+    Unavailable,
+    Timeout,
+    UpstreamError,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ToolError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl ToolError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            hint: None,
+        }
+    }
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(ErrorCode::InvalidArgument, message)
+        }
+    }
+    pub fn not_found(field: &str, what: &str, id: i64, hint: &str) -> Self {
+        Self {
+            field: Some(field.into()),
+            hint: Some(hint.into()),
+            ..Self::new(
+                ErrorCode::NotFound,
+                format!("{what} {id} not found in this account"),
+            )
+        }
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        CallToolResult::structured_error(json!({ "error": self }))
+    }
+}
+
+impl From<CatalogError> for ToolError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound { kind, id } => {
+                ToolError::new(ErrorCode::NotFound, format!("{kind} {id} not found"))
+            }
+            CatalogError::Conflict(m) => ToolError::new(ErrorCode::Conflict, m),
+            CatalogError::InvalidArgument { field, message } => ToolError::invalid(field, message),
+            CatalogError::Store(m) => {
+                tracing::error!(error = %m, "store failure during a tool call");
+                ToolError::new(
+                    ErrorCode::Unavailable,
+                    "the control-plane store is unavailable; try again shortly",
+                )
+            }
+            CatalogError::Seal(m) => {
+                tracing::error!(error = %m, "secret sealing failure during a tool call");
+                ToolError::new(
+                    ErrorCode::Unavailable,
+                    "connection secrets cannot be opened on this server",
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The MCP tool surface: tool definitions (a table, see [`registry`]), their argument and
+//! output types, errors, annotations, and the [`server::PipewrightServer`] handler that
+//! serves them over any rmcp transport.
+//!
+//! What this layer must never do: authenticate HTTP requests (the binary does, and hands
+//! over a `Principal`), return or log a secret, or turn a bad argument into a protocol
+//! error (bad input is a tool result with `isError: true`).
+//!
+//! Read first: [`registry::Registry`], [`server::PipewrightServer`], [`error::ToolError`].
+
+pub mod context;
+pub mod error;
+pub mod registry;
+pub mod server;
+pub mod tools;
+
+pub use server::{CallerSource, PipewrightServer, Shared};

@@ -1,0 +1,200 @@
+//! The tool table: each tool's name, description, annotations, schemas (derived from its
+//! argument and output types) and handler. The server lists and calls tools only through
+//! this table, so scoping (read-only tokens, read-only servers) is decided in one place.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use rmcp::{
+    handler::server::common::{schema_for_input, schema_for_output},
+    model::{JsonObject, Tool, ToolAnnotations},
+};
+use schemars::JsonSchema;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+use crate::{context::ToolContext, error::ToolError};
+
+pub type ToolFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
+type Handler = Arc<dyn Fn(ToolContext, Value) -> ToolFuture + Send + Sync>;
+
+/// What kind of effect a tool has. Read-only tools are the only ones a read-only token
+/// sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads the control plane only.
+    Read,
+    /// Reads, and reaches an upstream system (a database, a bucket).
+    ReadUpstream,
+    /// Changes state; repeating it with the same arguments changes nothing more.
+    WriteIdempotent,
+    /// Changes state; may destroy or replace something.
+    WriteDestructive,
+}
+
+impl Effect {
+    pub fn is_read_only(self) -> bool {
+        matches!(self, Effect::Read | Effect::ReadUpstream)
+    }
+}
+
+/// The descriptive half of a tool: pure data.
+pub struct ToolMeta {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub effect: Effect,
+}
+
+pub struct ToolSpec {
+    pub meta: ToolMeta,
+    pub definition: Tool,
+    handler: Handler,
+}
+
+impl ToolSpec {
+    pub fn read_only(&self) -> bool {
+        self.meta.effect.is_read_only()
+    }
+    pub async fn call(&self, ctx: ToolContext, args: Value) -> Result<Value, ToolError> {
+        (self.handler)(ctx, args).await
+    }
+}
+
+/// Builds a tool from its metadata and a typed handler.
+pub fn tool<A, O, F, Fut>(meta: ToolMeta, f: F) -> ToolSpec
+where
+    A: DeserializeOwned + JsonSchema + 'static,
+    O: Serialize + JsonSchema + 'static,
+    F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+{
+    let input = schema_for_input::<A>()
+        .unwrap_or_else(|e| panic!("tool {} has a bad input schema: {e}", meta.name));
+    let output: Arc<JsonObject> = schema_for_output::<O>();
+    let annotations = ToolAnnotations::with_title(meta.title)
+        .read_only(meta.effect.is_read_only())
+        .destructive(meta.effect == Effect::WriteDestructive)
+        .idempotent(meta.effect != Effect::WriteDestructive)
+        .open_world(meta.effect == Effect::ReadUpstream);
+    let definition = Tool::new(meta.name, meta.description, input)
+        .with_title(meta.title)
+        .with_raw_output_schema(output)
+        .with_annotations(annotations);
+    let f = Arc::new(f);
+    let handler: Handler = Arc::new(move |ctx, args| {
+        let f = f.clone();
+        Box::pin(async move {
+            let args: A = parse_args(args)?;
+            let out = f(ctx, args).await?;
+            serde_json::to_value(out).map_err(|e| {
+                ToolError::new(
+                    crate::error::ErrorCode::Unavailable,
+                    format!("cannot encode the result: {e}"),
+                )
+            })
+        })
+    });
+    ToolSpec {
+        meta,
+        definition,
+        handler,
+    }
+}
+
+/// Deserialises arguments, naming the offending field in the error.
+pub fn parse_args<A: DeserializeOwned>(args: Value) -> Result<A, ToolError> {
+    let args = if args.is_null() {
+        Value::Object(Default::default())
+    } else {
+        args
+    };
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde reports a missing or unknown field at the parent's path; name it instead.
+        let field = field_in(&inner).map(String::from).unwrap_or_else(|| {
+            if path == "." {
+                String::new()
+            } else {
+                path
+            }
+        });
+        let mut err = ToolError::invalid(
+            field.clone(),
+            format!(
+                "{}{inner}",
+                if field.is_empty() {
+                    String::new()
+                } else {
+                    format!("{field}: ")
+                }
+            ),
+        );
+        if inner.starts_with("unknown field") {
+            err = err.with_hint(
+                "remove the argument or check its spelling against the tool's input schema",
+            );
+        } else if inner.starts_with("missing field") {
+            err = err.with_hint("this argument is required; see the tool's input schema");
+        } else {
+            err = err.with_hint("check the argument's type against the tool's input schema");
+        }
+        err
+    })
+}
+
+fn field_in(msg: &str) -> Option<&str> {
+    let rest = msg
+        .strip_prefix("unknown field `")
+        .or_else(|| msg.strip_prefix("missing field `"))?;
+    rest.split('`').next()
+}
+
+/// Every tool, in the order `tools/list` shows them.
+pub struct Registry {
+    tools: Vec<ToolSpec>,
+}
+
+impl Registry {
+    pub fn new(tools: Vec<ToolSpec>) -> Self {
+        Self { tools }
+    }
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.tools.iter().find(|t| t.meta.name == name)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &ToolSpec> {
+        self.tools.iter()
+    }
+    /// The tools a caller may see: all of them, or only the read-only ones.
+    pub fn visible(&self, read_only: bool) -> impl Iterator<Item = &ToolSpec> {
+        self.tools
+            .iter()
+            .filter(move |t| !read_only || t.read_only())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Args {
+        id: i64,
+        #[serde(default)]
+        limit: Option<i64>,
+    }
+
+    #[test]
+    fn bad_arguments_name_the_field() {
+        let e = parse_args::<Args>(serde_json::json!({"id": "x"})).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("id"));
+        let e = parse_args::<Args>(serde_json::json!({})).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("id"));
+        assert!(e.message.contains("missing field"), "{}", e.message);
+        let e = parse_args::<Args>(serde_json::json!({"id": 1, "limt": 3})).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("limt"));
+    }
+}

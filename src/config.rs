@@ -1,0 +1,109 @@
+//! Server configuration: defaults, then an optional TOML file (`--config` or
+//! `PIPEWRIGHT_CONFIG`), then `PIPEWRIGHT_*` environment variables, then flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Where the SQLite store, the master key and the demo data live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to keep the control plane in PostgreSQL instead of SQLite.
+    pub database_url: Option<String>,
+    /// The URL clients use to reach this server (for Host/Origin checks and auth metadata).
+    pub public_url: Option<String>,
+    /// Serve only read-only tools, whatever the token.
+    pub read_only: bool,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: String,
+    /// Extra browser origins allowed to call the MCP endpoint.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: default_data_dir(),
+            database_url: None,
+            public_url: None,
+            read_only: false,
+            log_format: "text".into(),
+            allowed_origins: vec![],
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("pipewright");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/pipewright"),
+        None => PathBuf::from("pipewright-data"),
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "read_only",
+    "log_format",
+    "allowed_origins",
+];
+
+impl Config {
+    pub fn load(file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let file = file.or_else(|| std::env::var_os("PIPEWRIGHT_CONFIG").map(PathBuf::from));
+        if let Some(f) = &file {
+            anyhow::ensure!(f.exists(), "config file {} does not exist", f.display());
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig
+            .merge(Env::prefixed("PIPEWRIGHT_").only(ENV_KEYS))
+            .merge(Serialized::defaults(overrides));
+        let cfg: Config = fig.extract().context("invalid configuration")?;
+        anyhow::ensure!(
+            cfg.log_format == "text" || cfg.log_format == "json",
+            "log_format must be `text` or `json` (got `{}`)",
+            cfg.log_format
+        );
+        Ok(cfg)
+    }
+
+    /// The URL clients reach us at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The `pipewright` binary: configuration, command line, the HTTP server with its auth
+//! edge, the stdio server, and the demo. Everything it serves comes from `mcp`, which
+//! sits on `catalog`, `engine` and `connectors`.
+
+mod cli;
+mod config;
+mod demo;
+mod duration;
+mod http;
+mod logging;
+mod stdio;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! `pipewright stdio`: the same tools over stdin/stdout for one account, with no bridge.
+//! The token comes from `PIPEWRIGHT_TOKEN` (never argv, where `ps` would show it) and is
+//! re-checked on every request.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use mcp::{CallerSource, PipewrightServer, Shared};
+use rmcp::ServiceExt;
+
+use crate::config::Config;
+
+pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
+    let token = std::env::var("PIPEWRIGHT_TOKEN").unwrap_or_default();
+    if token.trim().is_empty() {
+        bail!("set PIPEWRIGHT_TOKEN to a token from `pipewright token create --account {account} --name …`");
+    }
+    let (store, sealer) = crate::cli::open_store(&cfg).await?;
+    let acct = store.find_account(&account).await?.with_context(|| {
+        format!("account `{account}` not found; `pipewright account list` shows them")
+    })?;
+    if let Err(r) = store.authenticate(token.trim(), &acct).await? {
+        bail!("{}", mcp::server::refusal_message(&r));
+    }
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        sealer,
+        registry: mcp::tools::registry(),
+        read_only: cfg.read_only,
+    });
+    let server = PipewrightServer::new(
+        shared,
+        CallerSource::Fixed {
+            account,
+            token: token.trim().into(),
+        },
+    );
+    tracing::info!(account = acct.id, "serving MCP over stdio");
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("stdio handshake failed")?;
+    running.waiting().await.context("stdio session failed")?;
+    store.close().await;
+    Ok(())
+}
