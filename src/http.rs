@@ -47,9 +47,6 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         registry: mcp::tools::registry(),
         read_only: cfg.read_only,
     });
-    let shutdown = CancellationToken::new();
-    let app = router(&cfg, shared, metrics.clone(), shutdown.clone())?;
-
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
         .with_context(|| {
@@ -59,11 +56,18 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let mut cfg = cfg;
+    if cfg.public_url.is_none() {
+        // With --bind 127.0.0.1:0 the real port is known only now.
+        cfg.public_url = Some(format!("http://{addr}"));
+    }
+    let shutdown = CancellationToken::new();
+    let app = router(&cfg, shared, metrics.clone(), shutdown.clone())?;
     tracing::info!(%addr, public_url = %cfg.public_url(), read_only = cfg.read_only, store = ?store.backend(), "pipewright listening");
     // A line tests and scripts can wait for (stderr, so stdout stays clean).
     eprintln!("pipewright listening on http://{addr}");
     if demo {
-        crate::demo::print_connect_help(&store, &cfg, addr).await?;
+        crate::demo::print_connect_help(&store, &cfg).await?;
     }
 
     let upkeep = metrics.clone();

@@ -6,8 +6,6 @@ mod rng;
 mod seed;
 mod shop;
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use catalog::{seal::Sealer, tokens::NewToken, Store};
 
@@ -32,11 +30,7 @@ pub async fn ensure(store: &Store, sealer: &Sealer, cfg: &Config) -> anyhow::Res
 }
 
 /// Mints a token for this start and prints it with client configs, once, on stdout.
-pub async fn print_connect_help(
-    store: &Store,
-    cfg: &Config,
-    addr: SocketAddr,
-) -> anyhow::Result<()> {
+pub async fn print_connect_help(store: &Store, cfg: &Config) -> anyhow::Result<()> {
     let acct = store.require_account(ACCOUNT).await?;
     let owner = store
         .account_owner(acct.id)
@@ -55,11 +49,7 @@ pub async fn print_connect_help(
             read_only: false,
         })
         .await?;
-    let base = match &cfg.public_url {
-        Some(_) => cfg.public_url(),
-        None => format!("http://{addr}"),
-    };
-    let url = format!("{base}/{ACCOUNT}/api/mcp");
+    let url = format!("{}/{ACCOUNT}/api/mcp", cfg.public_url());
     let desktop = serde_json::json!({"mcpServers": {"pipewright": {
         "command": "npx",
         "args": ["mcp-remote", url, "--header", "Authorization:${AUTH_HEADER}"],

@@ -1,0 +1,304 @@
+//! The HTTP auth edge, against the real binary: every refusal of the seed's
+//! troubleshooting table, revocation on the next request, and read-only scopes.
+
+mod support;
+
+use serde_json::json;
+use support::{cli, cli_err, post, Options, Server, Session, INIT};
+
+#[tokio::test]
+async fn missing_token_is_401_with_resource_metadata() {
+    let s = Server::start();
+    let r = post(&s.url("demo"), None, INIT, &[]).await;
+    assert_eq!(r.status, 401);
+    let www = r
+        .headers
+        .get("www-authenticate")
+        .expect("WWW-Authenticate")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let expected = format!(
+        "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/demo/api/mcp\"",
+        s.base
+    );
+    assert_eq!(www, expected);
+    // The metadata document it points at exists and names the resource.
+    let meta: serde_json::Value = reqwest::get(format!(
+        "{}/.well-known/oauth-protected-resource/demo/api/mcp",
+        s.base
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(meta["resource"], json!(s.url("demo")));
+}
+
+#[tokio::test]
+async fn unknown_token_is_401() {
+    let s = Server::start();
+    let r = post(&s.url("demo"), Some("pwt_not-a-real-token"), INIT, &[]).await;
+    assert_eq!(r.status, 401);
+    assert!(r.headers.contains_key("www-authenticate"));
+    assert!(r.body.contains("unknown"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn revoked_token_is_refused_on_the_next_request() {
+    let mut s = Server::start();
+    let token = s.token(&["--account", "demo", "--name", "to revoke"]);
+    let mut session = Session::open(&s.url("demo"), &token).await;
+    session.ok("list_workspaces", json!({})).await;
+    let list = cli(&s.data_dir, &["token", "list", "--account", "demo"]);
+    let id = list
+        .lines()
+        .find(|l| l.contains("to revoke"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(
+        !list.contains(&token),
+        "token list must never show the token"
+    );
+    cli(&s.data_dir, &["token", "revoke", &id]);
+    let r = session
+        .request(
+            "tools/call",
+            json!({"name": "list_workspaces", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("revoked"), "{}", r.body);
+    // The demo token still works.
+    let demo = s.demo_token();
+    Session::open(&s.url("demo"), &demo)
+        .await
+        .ok("list_workspaces", json!({}))
+        .await;
+}
+
+#[tokio::test]
+async fn expired_token_is_401() {
+    let s = Server::start();
+    let token = s.token(&[
+        "--account",
+        "demo",
+        "--name",
+        "short-lived",
+        "--expires-in",
+        "1s",
+    ]);
+    let expires = std::time::Instant::now() + std::time::Duration::from_millis(1100);
+    // Wait for the clock, not for another process: the token is expired from then on.
+    while std::time::Instant::now() < expires {
+        std::thread::yield_now();
+    }
+    let r = post(&s.url("demo"), Some(&token), INIT, &[]).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("expired"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn token_of_a_non_member_is_403() {
+    let mut s = Server::start();
+    cli(
+        &s.data_dir,
+        &[
+            "account",
+            "create",
+            "--subdomain",
+            "other",
+            "--owner",
+            "boss@other.example",
+        ],
+    );
+    let r = post(&s.url("other"), Some(&s.demo_token()), INIT, &[]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Forbidden"), "{}", r.body);
+    // By numeric id too.
+    let id = cli(&s.data_dir, &["account", "list"])
+        .lines()
+        .find(|l| l.contains("other"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post(&s.url(&id), Some(&s.demo_token()), INIT, &[])
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn mcp_disabled_account_is_403_with_the_seed_message() {
+    let mut s = Server::start();
+    cli(&s.data_dir, &["account", "set", "demo", "--mcp", "off"]);
+    let r = post(&s.url("demo"), Some(&s.demo_token()), INIT, &[]).await;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body
+            .contains("PTP MCP server is not enabled for this account"),
+        "{}",
+        r.body
+    );
+    cli(&s.data_dir, &["account", "set", "demo", "--mcp", "on"]);
+    assert_eq!(
+        post(&s.url("demo"), Some(&s.demo_token()), INIT, &[])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_account_is_404() {
+    let mut s = Server::start();
+    let r = post(&s.url("no-such-account"), Some(&s.demo_token()), INIT, &[]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        post(&s.url("999999"), Some(&s.demo_token()), INIT, &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_rpc_is_32600_and_bad_json_is_32700() {
+    let mut s = Server::start();
+    let t = s.demo_token();
+    for body in [
+        r#"{"hello":"world"}"#,
+        r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+        r#"[]"#,
+        r#"42"#,
+    ] {
+        let r = post(&s.url("demo"), Some(&t), body, &[]).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(
+            r.message()["error"]["code"],
+            json!(-32600),
+            "{body}: {}",
+            r.body
+        );
+    }
+    let r = post(&s.url("demo"), Some(&t), "{not json", &[]).await;
+    assert_eq!(r.message()["error"]["code"], json!(-32700));
+}
+
+#[tokio::test]
+async fn foreign_origin_is_rejected() {
+    let mut s = Server::start();
+    let t = s.demo_token();
+    let r = post(
+        &s.url("demo"),
+        Some(&t),
+        INIT,
+        &[("origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let ok = post(
+        &s.url("demo"),
+        Some(&t),
+        INIT,
+        &[("origin", &s.base.clone())],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn read_only_token_neither_lists_nor_calls_mutating_tools() {
+    let mut s = Server::start();
+    let ro = s.token(&["--account", "demo", "--name", "ro", "--read-only"]);
+    let mut full = Session::open(&s.url("demo"), &s.demo_token()).await;
+    assert!(full
+        .tool_names()
+        .await
+        .contains(&"toggle_schedule".to_string()));
+    let mut session = Session::open(&s.url("demo"), &ro).await;
+    let names = session.tool_names().await;
+    assert!(names.contains(&"list_workspaces".to_string()));
+    assert!(!names.contains(&"toggle_schedule".to_string()), "{names:?}");
+    let e = session
+        .err(
+            "toggle_schedule",
+            json!({"schedule_id": 1, "enabled": false}),
+        )
+        .await;
+    assert_eq!(e["code"], json!("forbidden"));
+    // Nothing changed.
+    let sched = full
+        .ok(
+            "toggle_schedule",
+            json!({"schedule_id": 1, "enabled": true}),
+        )
+        .await;
+    assert_eq!(sched["changed"], json!(false));
+}
+
+#[tokio::test]
+async fn read_only_server_hides_mutating_tools_from_every_token() {
+    let mut s = Server::start_with(Options {
+        extra_args: &["--read-only"],
+        ..Default::default()
+    });
+    let mut session = Session::open(&s.url("demo"), &s.demo_token()).await;
+    assert!(!session
+        .tool_names()
+        .await
+        .contains(&"toggle_schedule".to_string()));
+    assert_eq!(
+        session
+            .err(
+                "toggle_schedule",
+                json!({"schedule_id": 1, "enabled": false})
+            )
+            .await["code"],
+        json!("forbidden")
+    );
+}
+
+#[tokio::test]
+async fn token_cli_rejects_bad_input_clearly() {
+    let s = Server::start();
+    assert!(cli_err(
+        &s.data_dir,
+        &["token", "create", "--account", "nope", "--name", "x"]
+    )
+    .contains("account nope not found"));
+    assert!(cli_err(
+        &s.data_dir,
+        &[
+            "token",
+            "create",
+            "--account",
+            "demo",
+            "--name",
+            "x",
+            "--expires-in",
+            "soon"
+        ]
+    )
+    .contains("not a duration"));
+    assert!(cli_err(
+        &s.data_dir,
+        &[
+            "token",
+            "create",
+            "--account",
+            "demo",
+            "--name",
+            "x",
+            "--user",
+            "ghost@x.io"
+        ]
+    )
+    .contains("no user"));
+}

@@ -1,0 +1,364 @@
+//! Shared fixtures for the end-to-end tests: a real `pipewright` process on a free port
+//! with its own data directory, the CLI, and a small MCP-over-HTTP client.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
+
+/// Runs a CLI subcommand against `data_dir`; returns stdout, panics with stderr on failure.
+pub fn cli(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run pipewright");
+    assert!(
+        out.status.success(),
+        "pipewright {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Runs a CLI subcommand expected to fail; returns stderr.
+pub fn cli_err(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run pipewright");
+    assert!(
+        !out.status.success(),
+        "pipewright {args:?} unexpectedly succeeded"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    /// Every line the server wrote to stdout and stderr, for leak checks.
+    pub output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Options<'a> {
+    pub demo: bool,
+    pub extra_args: &'a [&'a str],
+    pub env: &'a [(&'a str, &'a str)],
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self {
+            demo: true,
+            extra_args: &[],
+            env: &[],
+            data_dir: None,
+        }
+    }
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(Options::default())
+    }
+
+    /// Starts the binary on port 0 and waits (with a deadline) for its "listening" line.
+    pub fn start_with(o: Options) -> Server {
+        let (tmp, data_dir) = match o.data_dir {
+            Some(d) => (None, d),
+            None => {
+                let t = tempfile::tempdir().expect("tempdir");
+                let d = t.path().to_path_buf();
+                (Some(t), d)
+            }
+        };
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data_dir);
+        if o.demo {
+            cmd.arg("--demo");
+        }
+        cmd.args(o.extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        for (k, v) in o.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start pipewright");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let out = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    out.lock().unwrap().push(line.clone());
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let base = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("pipewright listening on ") {
+                        break addr.trim().to_string();
+                    }
+                }
+                Err(_) => panic!(
+                    "server did not start; output: {:#?}",
+                    output.lock().unwrap()
+                ),
+            }
+        };
+        let mut s = Server {
+            child,
+            base,
+            data_dir,
+            _tmp: tmp,
+            output,
+        };
+        if o.demo {
+            // The demo prints its connection help after "listening"; wait for the token line.
+            s.wait_for_line(|l| l.trim_start().starts_with("pwt_"));
+        }
+        s
+    }
+
+    pub fn wait_for_line(&mut self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(l) = self.output.lock().unwrap().iter().find(|l| pred(l)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "line not seen; output: {:#?}",
+                self.output.lock().unwrap()
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// The token `serve --demo` printed.
+    pub fn demo_token(&mut self) -> String {
+        self.wait_for_line(|l| l.trim_start().starts_with("pwt_"))
+            .trim()
+            .to_string()
+    }
+
+    pub fn url(&self, account: &str) -> String {
+        format!("{}/{account}/api/mcp", self.base)
+    }
+
+    pub fn token(&self, args: &[&str]) -> String {
+        let mut a = vec!["token", "create"];
+        a.extend_from_slice(args);
+        cli(&self.data_dir, &a).trim().to_string()
+    }
+
+    pub fn logs(&self) -> String {
+        self.output.lock().unwrap().join("\n")
+    }
+}
+
+/// A minimal Streamable HTTP MCP client session (initialize, then requests).
+pub struct Session {
+    http: reqwest::Client,
+    pub url: String,
+    token: String,
+    session_id: Option<String>,
+    next_id: i64,
+}
+
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The JSON-RPC message in the body, whether sent as JSON or as SSE `data:` lines.
+    pub fn message(&self) -> Value {
+        if let Ok(v) = serde_json::from_str::<Value>(&self.body) {
+            return v;
+        }
+        self.body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .find(|v| v.get("id").is_some())
+            .unwrap_or_else(|| panic!("no JSON-RPC message in body: {}", self.body))
+    }
+}
+
+pub async fn post(
+    url: &str,
+    token: Option<&str>,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> RawResponse {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    RawResponse {
+        status,
+        headers,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
+pub const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e-test","version":"1"}}}"#;
+
+impl Session {
+    pub async fn open(url: &str, token: &str) -> Session {
+        let mut s = Session {
+            http: reqwest::Client::new(),
+            url: url.into(),
+            token: token.into(),
+            session_id: None,
+            next_id: 1,
+        };
+        let r = post(url, Some(token), INIT, &[]).await;
+        assert_eq!(r.status, 200, "initialize failed: {}", r.body);
+        s.session_id = r
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let n = s
+            .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        assert_eq!(n.status, 202);
+        s
+    }
+
+    pub async fn send(&self, msg: &Value) -> RawResponse {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(msg.to_string());
+        if let Some(id) = &self.session_id {
+            req = req.header("mcp-session-id", id);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        RawResponse {
+            status,
+            headers,
+            body: resp.text().await.unwrap_or_default(),
+        }
+    }
+
+    pub async fn request(&mut self, method: &str, params: Value) -> RawResponse {
+        self.next_id += 1;
+        self.send(
+            &json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}),
+        )
+        .await
+    }
+
+    /// `tools/call`; returns the `result` object (with `isError` and `structuredContent`).
+    pub async fn call(&mut self, tool: &str, args: Value) -> Value {
+        let r = self
+            .request("tools/call", json!({"name": tool, "arguments": args}))
+            .await;
+        assert_eq!(
+            r.status, 200,
+            "tools/call {tool} HTTP {}: {}",
+            r.status, r.body
+        );
+        let m = r.message();
+        m.get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("tools/call {tool} returned no result: {m}"))
+    }
+
+    /// `tools/call` that must succeed; returns `structuredContent`.
+    pub async fn ok(&mut self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args.clone()).await;
+        assert_eq!(r["isError"], json!(false), "{tool}({args}) failed: {r}");
+        r["structuredContent"].clone()
+    }
+
+    /// `tools/call` that must fail; returns `structuredContent.error`.
+    pub async fn err(&mut self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args.clone()).await;
+        assert_eq!(
+            r["isError"],
+            json!(true),
+            "{tool}({args}) should have failed: {r}"
+        );
+        r["structuredContent"]["error"].clone()
+    }
+
+    pub async fn tool_names(&mut self) -> Vec<String> {
+        let m = self.request("tools/list", json!({})).await.message();
+        m["result"]["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// Whether a test that needs outside services must fail (CI) rather than skip.
+pub fn services_required() -> bool {
+    std::env::var("PIPEWRIGHT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
