@@ -78,6 +78,7 @@ pub struct Connection {
     pub family: Family,
     pub status: String,
     /// Non-credential identifying fields: host, port, database, user, tunnel_type, bucket, …
+    #[serde(flatten)]
     pub fields: Map<String, Value>,
     /// Which credentials are set (names only, never values).
     pub secrets_set: Vec<String>,
