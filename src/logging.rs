@@ -5,7 +5,10 @@ use tracing_subscriber::EnvFilter;
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_env("PIPEWRIGHT_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rmcp=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rmcp=warn"))
+        // rmcp logs whole JSON-RPC messages (tool arguments and results, which may hold
+        // credentials or previewed rows) at debug and trace: never let them through.
+        .add_directive("rmcp=info".parse().expect("static directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

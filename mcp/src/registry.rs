@@ -110,7 +110,7 @@ pub fn parse_args<A: DeserializeOwned>(args: Value) -> Result<A, ToolError> {
     };
     serde_path_to_error::deserialize(args).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
+        let inner = without_echo(&e.into_inner().to_string());
         // serde reports a missing or unknown field at the parent's path; name it instead.
         let field = field_in(&inner).map(String::from).unwrap_or_else(|| {
             if path == "." {
@@ -141,6 +141,25 @@ pub fn parse_args<A: DeserializeOwned>(args: Value) -> Result<A, ToolError> {
         }
         err
     })
+}
+
+/// serde quotes the offending value ("invalid type: string \"…\", expected i64"); say
+/// what kind of value it was instead, so a pasted secret is never echoed back.
+fn without_echo(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        let kind = rest.split([' ', ',']).next().unwrap_or("value");
+        if let Some((_, expected)) = rest.rsplit_once(", expected ") {
+            return format!(
+                "expected {expected}, got {} {kind}",
+                if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
+            );
+        }
+    }
+    msg.chars().take(300).collect()
 }
 
 fn field_in(msg: &str) -> Option<&str> {
@@ -189,8 +208,9 @@ mod tests {
 
     #[test]
     fn bad_arguments_name_the_field() {
-        let e = parse_args::<Args>(serde_json::json!({"id": "x"})).unwrap_err();
+        let e = parse_args::<Args>(serde_json::json!({"id": "hunter2"})).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("id"));
+        assert_eq!(e.message, "id: expected i64, got a string");
         let e = parse_args::<Args>(serde_json::json!({})).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("id"));
         assert!(e.message.contains("missing field"), "{}", e.message);

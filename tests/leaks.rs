@@ -1,0 +1,175 @@
+//! No secret ever leaves the server: connections seeded with known passwords, keys and
+//! tokens; every tool called (successfully and with bad input) at trace-level logging;
+//! then neither any response nor any log line may contain one of those strings.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use catalog::{connections::NewConnection, seal::Sealer, tokens::NewToken, Store};
+use serde_json::{json, Value};
+use support::{post, Options, Server, Session, INIT};
+
+const SECRETS: &[(&str, &str)] = &[
+    ("password", "Pa55-LEAK-postgres-9f3b"),
+    (
+        "private_key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----LEAKKEYb3BlbnNzaC1rZXktdjEAAAAA",
+    ),
+    (
+        "secret_access_key",
+        "LEAK/wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    ("api_token", "ghp_LEAKTOKEN1234567890abcdef"),
+    ("ssh_password", "tunnel-LEAK-pw-77"),
+];
+
+#[tokio::test]
+async fn no_secret_appears_in_any_tool_result_or_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, revoked) = {
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let sealer = Sealer::load(None, dir.path()).unwrap();
+        let a = store.create_account("leaky", "Leaky").await.unwrap();
+        let u = store
+            .add_member(a.id, "owner@leaky.io", "Owner", "owner")
+            .await
+            .unwrap();
+        for (i, kind) in ["postgres", "mysql", "sftp", "s3", "mssql"]
+            .into_iter()
+            .enumerate()
+        {
+            let secrets: BTreeMap<String, String> = SECRETS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let fields = json!({"host": format!("host{i}.internal"), "port": 5432 + i, "database": "prod", "user": "etl", "tunnel_type": "ssh", "ssh_host": "bastion"});
+            store
+                .create_connection(
+                    &sealer,
+                    NewConnection {
+                        account_id: a.id,
+                        name: &format!("conn-{kind}"),
+                        kind,
+                        fields: fields.as_object().unwrap().clone(),
+                        secrets,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        store.create_workspace(a.id, "Main", "").await.unwrap();
+        let (_, t) = store
+            .create_token(NewToken {
+                account_id: a.id,
+                user_id: u.id,
+                name: "leak-test",
+                lifetime_ms: None,
+                read_only: false,
+            })
+            .await
+            .unwrap();
+        let (r, rt) = store
+            .create_token(NewToken {
+                account_id: a.id,
+                user_id: u.id,
+                name: "revoked",
+                lifetime_ms: None,
+                read_only: false,
+            })
+            .await
+            .unwrap();
+        store.revoke_token(r.id).await.unwrap();
+        store.close().await;
+        (t, rt)
+    };
+    let s = Server::start_with(Options {
+        demo: false,
+        data_dir: Some(dir.path().to_path_buf()),
+        env: &[("PIPEWRIGHT_LOG", "trace")],
+        ..Default::default()
+    });
+    let mut c = Session::open(&s.url("leaky"), &token).await;
+    let mut responses: Vec<Value> = vec![];
+    let listed = c.request("tools/list", json!({})).await.message();
+    responses.push(listed.clone());
+    let tools: Vec<String> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    let calls: Vec<(&str, Value)> = vec![
+        ("list_workspaces", json!({})),
+        ("list_packages", json!({})),
+        ("get_package", json!({"package_id": 1})),
+        ("list_connections", json!({})),
+        (
+            "list_connections",
+            json!({"connection_type_filter": "database"}),
+        ),
+        ("list_clusters", json!({})),
+        ("search_all", json!({"query": "conn"})),
+        ("search_all", json!({"query": "LEAK"})),
+        (
+            "toggle_schedule",
+            json!({"schedule_id": 1, "enabled": true}),
+        ),
+        (
+            "list_workspaces",
+            json!({"limit": "Pa55-LEAK-postgres-9f3b"}),
+        ),
+    ];
+    let mut called: Vec<&str> = calls.iter().map(|(n, _)| *n).collect();
+    for (name, args) in calls {
+        responses.push(c.call(name, args).await);
+    }
+    for id in 1..=5 {
+        responses.push(c.call("get_connection", json!({"connection_id": id})).await);
+    }
+    called.push("get_connection");
+    for t in &tools {
+        assert!(
+            called.contains(&t.as_str()),
+            "the leak test must call every tool; add {t}"
+        );
+    }
+    // Refused requests are logged too: they must not log the tokens they carried.
+    for t in [revoked.as_str(), "pwt_unknown-LEAK"] {
+        post(&s.url("leaky"), Some(t), INIT, &[]).await;
+    }
+    let secrets_shown = responses
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let logs = s.logs();
+    assert!(
+        logs.lines().count() > 20,
+        "trace logging should be busy: {logs}"
+    );
+    for (name, secret) in SECRETS {
+        assert!(
+            !secrets_shown.contains(secret),
+            "{name} leaked into a tool result"
+        );
+        assert!(
+            !logs.contains(secret),
+            "{name} leaked into the logs: {}",
+            logs.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    for t in [token.as_str(), revoked.as_str()] {
+        assert!(!logs.contains(t), "a bearer token leaked into the logs");
+        assert!(
+            !secrets_shown.contains(t),
+            "a bearer token leaked into a tool result"
+        );
+    }
+    // The key that seals the secrets stays in its file, out of the logs.
+    let key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    assert!(!logs.contains(key.trim()));
+}
