@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Log format: text or json. Env: PIPEWRIGHT_LOG_FORMAT.
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Also register the fixture tools the MCP conformance suite looks for by name
+    /// (test harness only).
+    #[arg(long, hide = true)]
+    pub conformance_fixtures: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -201,7 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             crate::logging::init(cfg.log_format == "json");
-            crate::http::serve(cfg, args.demo).await
+            crate::http::serve(cfg, args.demo, args.conformance_fixtures).await
         }
         Command::Stdio { account, store } => {
             let cfg = load_config(&store, Overrides::default())?;

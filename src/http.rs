@@ -33,7 +33,7 @@ struct Edge {
     metrics: PrometheusHandle,
 }
 
-pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
+pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyhow::Result<()> {
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;
@@ -44,7 +44,7 @@ pub async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         store: store.clone(),
         sealer,
-        registry: mcp::tools::registry(),
+        registry: mcp::tools::registry(conformance_fixtures),
         read_only: cfg.read_only,
     });
     let listener = tokio::net::TcpListener::bind(cfg.bind)

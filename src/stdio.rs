@@ -25,7 +25,7 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         store: store.clone(),
         sealer,
-        registry: mcp::tools::registry(),
+        registry: mcp::tools::registry(false),
         read_only: cfg.read_only,
     });
     let server = PipewrightServer::new(

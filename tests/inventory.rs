@@ -13,6 +13,19 @@ async fn demo_session() -> (Server, Session) {
     (s, session)
 }
 
+fn no_true_property_schema(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.iter().all(|(k, v)| {
+            let props_ok = k != "properties"
+                || v.as_object()
+                    .is_none_or(|m| m.values().all(|p| *p != Value::Bool(true)));
+            props_ok && no_true_property_schema(v)
+        }),
+        Value::Array(a) => a.iter().all(no_true_property_schema),
+        _ => true,
+    }
+}
+
 fn ids(v: &Value, key: &str) -> Vec<i64> {
     v[key]
         .as_array()
@@ -32,6 +45,21 @@ async fn every_tool_has_schemas_annotations_and_a_description() {
     for t in tools {
         let name = t["name"].as_str().unwrap();
         assert_eq!(t["inputSchema"]["type"], json!("object"), "{name}");
+        assert_eq!(
+            t["inputSchema"]["$schema"],
+            json!("https://json-schema.org/draft/2020-12/schema"),
+            "{name}"
+        );
+        // Strict inputs: an unknown argument is an error, and the schema says so.
+        assert_eq!(
+            t["inputSchema"]["additionalProperties"],
+            json!(false),
+            "{name}"
+        );
+        // No boolean `true` property schemas (the TypeScript SDK rejects them).
+        for schema in [&t["inputSchema"], &t["outputSchema"]] {
+            assert!(no_true_property_schema(schema), "{name}: {schema}");
+        }
         assert_eq!(t["outputSchema"]["type"], json!("object"), "{name}");
         assert!(t["description"].as_str().unwrap().len() > 40, "{name}");
         assert!(t["annotations"]["readOnlyHint"].is_boolean(), "{name}");

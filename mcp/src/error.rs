@@ -60,8 +60,15 @@ impl ToolError {
         self
     }
 
+    /// The error as a tool result: `isError: true` and one text block holding
+    /// `{"error": {...}}` as JSON. Deliberately no `structuredContent`: the tool's output
+    /// schema describes success, and the official TypeScript SDK client validates
+    /// `structuredContent` against it even on errors, which would turn our clear message
+    /// into "Structured content does not match the tool's output schema".
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::structured_error(json!({ "error": self }))
+        CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+            json!({ "error": self }).to_string(),
+        )])
     }
 }
 

@@ -70,7 +70,8 @@ where
 {
     let input = schema_for_input::<A>()
         .unwrap_or_else(|e| panic!("tool {} has a bad input schema: {e}", meta.name));
-    let output: Arc<JsonObject> = schema_for_output::<O>();
+    let input = Arc::new(portable(&input));
+    let output: Arc<JsonObject> = Arc::new(portable(&schema_for_output::<O>()));
     let annotations = ToolAnnotations::with_title(meta.title)
         .read_only(meta.effect.is_read_only())
         .destructive(meta.effect == Effect::WriteDestructive)
@@ -99,6 +100,49 @@ where
         definition,
         handler,
     }
+}
+
+/// Schema keywords whose value is itself a schema, or a map or list of schemas.
+const SCHEMA_VALUED: [&str; 7] = [
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "additionalItems",
+];
+const SCHEMA_MAPS: [&str; 4] = ["properties", "$defs", "definitions", "patternProperties"];
+const SCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
+
+/// Rewrites the boolean schema `true` ("anything", which schemars emits for a free-form
+/// JSON value) as the equivalent `{}`. Both are valid JSON Schema, but the official
+/// TypeScript SDK rejects `true` as a property schema and then refuses the whole
+/// `tools/list`.
+fn portable(schema: &JsonObject) -> JsonObject {
+    fn fix(v: &Value) -> Value {
+        match v {
+            Value::Bool(true) => Value::Object(Default::default()),
+            Value::Object(o) => Value::Object(portable(o)),
+            other => other.clone(),
+        }
+    }
+    schema
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                _ if SCHEMA_VALUED.contains(&k.as_str()) => fix(v),
+                Value::Object(m) if SCHEMA_MAPS.contains(&k.as_str()) => {
+                    Value::Object(m.iter().map(|(k, v)| (k.clone(), fix(v))).collect())
+                }
+                Value::Array(a) if SCHEMA_LISTS.contains(&k.as_str()) => {
+                    Value::Array(a.iter().map(fix).collect())
+                }
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// Deserialises arguments, naming the offending field in the error.
@@ -204,6 +248,22 @@ mod tests {
         id: i64,
         #[serde(default)]
         limit: Option<i64>,
+    }
+
+    #[derive(Debug, serde::Serialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct FreeForm {
+        anything: Value,
+        nested: Vec<Value>,
+    }
+
+    #[test]
+    fn free_form_values_get_portable_schemas() {
+        let raw = schema_for_output::<FreeForm>();
+        assert_eq!(raw["properties"]["anything"], serde_json::json!(true));
+        let s = portable(&raw);
+        assert_eq!(s["properties"]["anything"], serde_json::json!({}));
+        assert_eq!(s["properties"]["nested"]["items"], serde_json::json!({}));
     }
 
     #[test]

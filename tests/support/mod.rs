@@ -336,7 +336,8 @@ impl Session {
         r["structuredContent"].clone()
     }
 
-    /// `tools/call` that must fail; returns `structuredContent.error`.
+    /// `tools/call` that must fail; returns the `error` object from its JSON text block
+    /// (error results carry no `structuredContent`).
     pub async fn err(&mut self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args.clone()).await;
         assert_eq!(
@@ -344,7 +345,13 @@ impl Session {
             json!(true),
             "{tool}({args}) should have failed: {r}"
         );
-        r["structuredContent"]["error"].clone()
+        assert!(
+            r.get("structuredContent").is_none(),
+            "error results must not carry structuredContent: {r}"
+        );
+        let text = r["content"][0]["text"].as_str().expect("error text block");
+        let v: Value = serde_json::from_str(text).expect("error text is JSON");
+        v["error"].clone()
     }
 
     pub async fn tool_names(&mut self) -> Vec<String> {
