@@ -176,11 +176,15 @@ fn router(
 async fn healthz(State(edge): State<Edge>) -> Response {
     match sqlx_ping(&edge.store).await {
         Ok(()) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": e})),
-        )
-            .into_response(),
+        Err(e) => {
+            // The detail goes to the log only: a health probe is often public.
+            tracing::error!(error = %e, "health check: control-plane store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "error": "the control-plane store is unreachable"})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -225,6 +229,8 @@ async fn resource_metadata_root(State(edge): State<Edge>) -> Json<Value> {
 }
 
 fn refusal(edge: &Edge, account: &str, status: StatusCode, message: &str) -> Response {
+    metrics::counter!("pipewright_http_refusals_total", "status" => status.as_str().to_string())
+        .increment(1);
     let mut resp = (status, Json(json!({"error": message}))).into_response();
     if status == StatusCode::UNAUTHORIZED {
         let v = format!(

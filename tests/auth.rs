@@ -302,3 +302,34 @@ async fn token_cli_rejects_bad_input_clearly() {
     )
     .contains("no user"));
 }
+
+#[tokio::test]
+async fn healthz_and_metrics_report_calls_and_refusals() {
+    let mut s = Server::start();
+    let token = s.demo_token();
+    let health = reqwest::get(format!("{}/healthz", s.base)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body, json!({"status": "ok"}));
+
+    assert_eq!(post(&s.url("demo"), None, INIT, &[]).await.status, 401);
+    let mut c = Session::open(&s.url("demo"), &token).await;
+    c.ok("list_workspaces", json!({})).await;
+    c.err("list_workspaces", json!({"limit": "many"})).await;
+
+    let text = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"pipewright_http_refusals_total{status="401"} 1"#,
+        r#"pipewright_tool_calls_total{tool="list_workspaces",outcome="ok"} 1"#,
+        r#"pipewright_tool_calls_total{tool="list_workspaces",outcome="invalid_argument"} 1"#,
+    ] {
+        assert!(text.contains(expected), "{expected} not in:\n{text}");
+    }
+    assert!(text.contains("pipewright_tool_call_seconds"), "{text}");
+    assert!(!text.contains(&token), "a token in /metrics");
+}
