@@ -130,7 +130,10 @@ async fn run(dur: Duration) {
     // The exact response body the MCP server gives, for the baseline to serve.
     let probe = McpClient::open(&http, &url, &token).await;
     let sample = probe.call_raw().await;
-    assert!(sample.contains("\"workspaces\""), "unexpected body: {sample}");
+    assert!(
+        sample.contains("\"workspaces\""),
+        "unexpected body: {sample}"
+    );
     let idle_rss = server.rss_kib();
 
     let sample_file = data.path().join("baseline-body");
@@ -387,6 +390,10 @@ fn baseline_server() {
             );
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             println!("baseline listening on http://{}/", l.local_addr().unwrap());
+            use axum::serve::ListenerExt;
+            let l = l.tap_io(|t| {
+                let _ = t.set_nodelay(true);
+            });
             axum::serve(l, app).await.unwrap();
         });
 }

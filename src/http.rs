@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::{
     body::{Body, Bytes},
     extract::{Path, Request, State},
@@ -79,6 +80,13 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
     });
 
     let stop = shutdown.clone();
+    // Responses are SSE streams written in several small writes; without TCP_NODELAY,
+    // Nagle's algorithm meets the client's delayed ACK and every call waits ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
