@@ -157,8 +157,11 @@ async fn run(dur: Duration) {
     println!("response body {} bytes; baseline: bare axum handler parsing the JSON-RPC request and returning the same bytes", sample.len());
     println!();
     println!(
-        "{:>7} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>10} {:>9} {:>9}",
+        "{:>7} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>10} {:>9} {:>9}",
         "clients",
+        "ping/s",
+        "p50 ms",
+        "p99 ms",
         "mcp calls/s",
         "p50 ms",
         "p99 ms",
@@ -180,6 +183,7 @@ async fn run(dur: Duration) {
         })
         .await;
         let mcp = load(&clients, dur, |c| async move { c.call().await }).await;
+        let ping = load(&clients, dur, |c| async move { c.ping().await }).await;
 
         let bases: Vec<_> = (0..n)
             .map(|_| {
@@ -196,8 +200,11 @@ async fn run(dur: Duration) {
         let base = load(&bases, dur, |b| async move { b.call().await }).await;
 
         println!(
-            "{:>7} | {:>12.0} {:>9.3} {:>9.3} | {:>12.0} {:>9.3} {:>9.3} | {:>10.2} {:>9.2} {:>9.2}",
+            "{:>7} | {:>12.0} {:>9.3} {:>9.3} | {:>12.0} {:>9.3} {:>9.3} | {:>12.0} {:>9.3} {:>9.3} | {:>10.2} {:>9.2} {:>9.2}",
             n,
+            ping.rate,
+            ping.p50,
+            ping.p99,
             mcp.rate,
             mcp.p50,
             mcp.p99,
@@ -211,7 +218,7 @@ async fn run(dur: Duration) {
     }
     println!();
     println!(
-        "(thrpt x = baseline calls/s / MCP calls/s; p50 x, p99 x = MCP latency / baseline latency)"
+        "(ping = MCP `ping` on the same sessions: auth, session and SSE without a tool; thrpt x = baseline calls/s / MCP calls/s; p50 x, p99 x = MCP tools/call latency / baseline latency)"
     );
     println!(
         "server RSS: idle after start and demo seeding {:.1} MiB; after the load {:.1} MiB; baseline process {:.1} MiB",
@@ -337,6 +344,15 @@ impl McpClient {
     async fn call(self: Arc<Self>) {
         let body = self.call_raw().await;
         debug_assert!(body.contains("\"isError\":false"));
+    }
+
+    /// `ping`: the same auth, session and SSE path with no tool behind it.
+    async fn ping(self: Arc<Self>) {
+        let r = self
+            .post(json!({"jsonrpc":"2.0","id":2,"method":"ping"}))
+            .await;
+        assert!(r.status().is_success(), "HTTP {}", r.status());
+        let _ = r.bytes().await.unwrap();
     }
 }
 

@@ -14,7 +14,10 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use catalog::{tokens::Refusal, Store};
+use catalog::{
+    tokens::{Access, Refusal},
+    Store,
+};
 use mcp::{CallerSource, PipewrightServer, Shared};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rmcp::transport::streamable_http_server::{
@@ -285,9 +288,10 @@ async fn check_request(
             mcp::server::refusal_message(&Refusal::Unknown),
         );
     };
-    let account = match edge.store.find_account(&account_ref).await {
-        Ok(Some(a)) => a,
-        Ok(None) => {
+    // One query: the account by subdomain or id, the token, membership.
+    let principal = match edge.store.authenticate_at(&token, &account_ref).await {
+        Ok(Access::Granted(p)) => p,
+        Ok(Access::UnknownAccount) => {
             return refusal(
                 &edge,
                 &account_ref,
@@ -295,11 +299,7 @@ async fn check_request(
                 "Not Found: no such account; use the account subdomain or numeric id from `pipewright account list`",
             )
         }
-        Err(e) => return store_down(e),
-    };
-    let principal = match edge.store.authenticate(&token, &account).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(r)) => {
+        Ok(Access::Refused(r)) => {
             let status = match r {
                 Refusal::Unknown | Refusal::Revoked | Refusal::Expired => StatusCode::UNAUTHORIZED,
                 Refusal::NotAMember | Refusal::McpDisabled => StatusCode::FORBIDDEN,

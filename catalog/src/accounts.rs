@@ -22,7 +22,7 @@ pub struct User {
     pub name: String,
 }
 
-fn account_from(row: &AnyRow) -> Result<Account> {
+pub(crate) fn account_from(row: &AnyRow) -> Result<Account> {
     Ok(Account {
         id: row.try_get("id")?,
         subdomain: row.try_get("subdomain")?,

@@ -102,12 +102,12 @@ pub async fn record(tx: &mut Transaction<'static, Any>, e: NewEvent) -> Result<i
 impl Store {
     /// The newest events first.
     pub async fn audit_events(&self, account_id: i64, limit: i64) -> Result<Vec<AuditEvent>> {
-        let rows = sqlx::query(
+        // LIMIT written in, not bound: see `PageRequest::sql`.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, actor_user_id, token_id, client_name, action, target_type, target_id, before_json, after_json, at \
-             FROM audit_events WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
-        )
+             FROM audit_events WHERE account_id = $1 ORDER BY id DESC LIMIT {limit}"
+        )))
         .bind(account_id)
-        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

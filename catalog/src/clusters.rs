@@ -108,16 +108,13 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
-        let n = f.next();
         let rows = f
             .query(format!(
                 "SELECT id, name, status, type, nodes, region, terminate_on_idle, time_to_idle, created_at, available_since, terminated_at, updated_at \
-                 FROM clusters{} ORDER BY id LIMIT ${n} OFFSET ${}",
+                 FROM clusters{} ORDER BY id{}",
                 f.where_sql(),
-                n + 1
+                page.sql()
             ))
-            .bind(page.limit)
-            .bind(page.offset)
             .fetch_all(&self.pool)
             .await?;
         let items = rows

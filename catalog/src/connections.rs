@@ -223,16 +223,12 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
-        let n = f.next();
         let rows = f
             .query(format!(
-                "SELECT id, name, type, status FROM connections{} ORDER BY id LIMIT ${} OFFSET ${}",
+                "SELECT id, name, type, status FROM connections{} ORDER BY id{}",
                 f.where_sql(),
-                n,
-                n + 1
+                page.sql()
             ))
-            .bind(page.limit)
-            .bind(page.offset)
             .fetch_all(&self.pool)
             .await?;
         let items = rows

@@ -12,6 +12,15 @@ impl PageRequest {
     pub fn new(limit: i64, offset: i64) -> Self {
         Self { limit, offset }
     }
+
+    /// ` LIMIT n OFFSET m` with the numbers written into the SQL rather than bound. SQLite
+    /// (built with STAT4, as the bundled one is) expires a prepared statement whenever a
+    /// bound LIMIT/OFFSET parameter is rebound, so a bound page was re-parsed and
+    /// re-planned on every call; two integers cannot inject anything, and the few distinct
+    /// page sizes stay in the statement cache.
+    pub fn sql(&self) -> String {
+        format!(" LIMIT {} OFFSET {}", self.limit, self.offset)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

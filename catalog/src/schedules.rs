@@ -110,15 +110,12 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
-        let n = f.next();
         let rows = f
             .query(format!(
-                "SELECT {COLS} FROM schedules{} ORDER BY id LIMIT ${n} OFFSET ${}",
+                "SELECT {COLS} FROM schedules{} ORDER BY id{}",
                 f.where_sql(),
-                n + 1
+                page.sql()
             ))
-            .bind(page.limit)
-            .bind(page.offset)
             .fetch_all(&self.pool)
             .await?;
         let items = rows.iter().map(from_row).collect::<Result<_>>()?;

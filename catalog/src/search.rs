@@ -97,20 +97,20 @@ impl Store {
         let (sql, expr) = match self.backend() {
             Backend::Sqlite => (
                 "SELECT ref_id, name, -bm25(search_index, 0, 0, 0, 10.0, 1.0) AS score FROM search_index \
-                 WHERE search_index MATCH $1 AND kind = $2 AND account_id = $3 ORDER BY score DESC, ref_id LIMIT $4",
+                 WHERE search_index MATCH $1 AND kind = $2 AND account_id = $3 ORDER BY score DESC, ref_id LIMIT ",
                 words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" AND "),
             ),
             Backend::Postgres => (
                 "SELECT ref_id, name, CAST(ts_rank(tsv, to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS score FROM search_index \
-                 WHERE tsv @@ to_tsquery('simple', $1) AND kind = $2 AND account_id = $3 ORDER BY score DESC, ref_id LIMIT $4",
+                 WHERE tsv @@ to_tsquery('simple', $1) AND kind = $2 AND account_id = $3 ORDER BY score DESC, ref_id LIMIT ",
                 words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
             ),
         };
-        let rows = sqlx::query(sql)
+        // LIMIT written in, not bound: see `PageRequest::sql`.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{sql}{limit}")))
             .bind(expr)
             .bind(kind.as_str())
             .bind(account_id)
-            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

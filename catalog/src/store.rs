@@ -31,11 +31,18 @@ struct Migration {
 }
 
 /// Embedded so one binary carries its schema. Append only; never edit a shipped one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_packages_by_workspace.sql"),
+        postgres: include_str!("../migrations/postgres/0002_packages_by_workspace.sql"),
+    },
+];
 
 impl Store {
     /// Opens (creating if needed) the SQLite store in `data_dir`.
@@ -67,16 +74,21 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .idle_timeout(Duration::from_secs(300));
         if backend == Backend::Sqlite {
-            options = options.max_connections(8).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            // A local file cannot drop the connection: skip the ping sqlx would otherwise
+            // send before every query (a round trip to the connection's thread).
+            options = options
+                .max_connections(8)
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                });
         } else {
             options = options.max_connections(16);
         }
@@ -196,10 +208,6 @@ impl Filters {
         } else {
             format!(" WHERE {}", self.clauses.join(" AND "))
         }
-    }
-    /// The next free placeholder number (for LIMIT/OFFSET after the filters).
-    pub fn next(&self) -> usize {
-        self.binds.len() + 1
     }
     pub fn query<'q>(&self, sql: String) -> Query<'q, Any, AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(sql));

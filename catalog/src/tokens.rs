@@ -28,6 +28,20 @@ pub struct Principal {
     pub client_name: Option<String>,
 }
 
+/// The token columns [`Store::authenticate`] and [`Store::authenticate_at`] read, named
+/// apart from the account's.
+const TOKEN_COLS: &str = "t.id AS token_id, t.account_id AS token_account_id, t.user_id AS token_user_id, \
+    t.name AS token_name, t.read_only AS token_read_only, t.expires_at, t.revoked_at, t.last_used_at";
+
+/// What a request's URL account and bearer token amount to.
+#[derive(Debug)]
+pub enum Access {
+    /// No account by that subdomain or id (404).
+    UnknownAccount,
+    Refused(Refusal),
+    Granted(Principal),
+}
+
 /// Why a token was refused. Each maps to one HTTP status at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -196,18 +210,55 @@ impl Store {
         token: &str,
         account: &Account,
     ) -> Result<Result<Principal, Refusal>> {
-        let row = sqlx::query(
-            "SELECT t.id, t.account_id, t.user_id, t.name, t.read_only, t.expires_at, t.revoked_at, t.last_used_at, \
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLS}, \
                     (SELECT COUNT(*) FROM memberships m WHERE m.user_id = t.user_id AND m.account_id = $2) AS member \
-             FROM tokens t WHERE t.token_hash = $1",
-        )
+             FROM tokens t WHERE t.token_hash = $1"
+        )))
         .bind(hash_token(token))
         .bind(account.id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else {
-            return Ok(Err(Refusal::Unknown));
+        match row {
+            None => Ok(Err(Refusal::Unknown)),
+            Some(row) => self.judge(&row, account).await,
+        }
+    }
+
+    /// The HTTP edge's check: the account named in the URL (subdomain or numeric id) and
+    /// the token, in one query. Same rules as [`Store::authenticate`].
+    pub async fn authenticate_at(&self, token: &str, account_ref: &str) -> Result<Access> {
+        let by_id = account_ref.parse::<i64>().ok();
+        let sql = format!(
+            "SELECT a.id, a.subdomain, a.name, a.mcp_enabled, a.read_only, {TOKEN_COLS}, \
+                    (SELECT COUNT(*) FROM memberships m WHERE m.user_id = t.user_id AND m.account_id = a.id) AS member \
+             FROM accounts a LEFT JOIN tokens t ON t.token_hash = $1 WHERE {}",
+            if by_id.is_some() { "a.id = $2" } else { "a.subdomain = $2" }
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash_token(token));
+        let q = match by_id {
+            Some(id) => q.bind(id),
+            None => q.bind(account_ref),
         };
+        let Some(row) = q.fetch_optional(&self.pool).await? else {
+            return Ok(Access::UnknownAccount);
+        };
+        let account = crate::accounts::account_from(&row)?;
+        if row.try_get::<Option<i64>, _>("token_id")?.is_none() {
+            return Ok(Access::Refused(Refusal::Unknown));
+        }
+        Ok(match self.judge(&row, &account).await? {
+            Ok(p) => Access::Granted(p),
+            Err(r) => Access::Refused(r),
+        })
+    }
+
+    /// Applies the rules to a row holding [`TOKEN_COLS`] and `member`.
+    async fn judge(
+        &self,
+        row: &sqlx::any::AnyRow,
+        account: &Account,
+    ) -> Result<Result<Principal, Refusal>> {
         let now = now_ms();
         if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
             return Ok(Err(Refusal::Revoked));
@@ -219,14 +270,14 @@ impl Store {
             return Ok(Err(Refusal::Expired));
         }
         if row.try_get::<i64, _>("member")? == 0
-            || row.try_get::<i64, _>("account_id")? != account.id
+            || row.try_get::<i64, _>("token_account_id")? != account.id
         {
             return Ok(Err(Refusal::NotAMember));
         }
         if !account.mcp_enabled {
             return Ok(Err(Refusal::McpDisabled));
         }
-        let id: i64 = row.try_get("id")?;
+        let id: i64 = row.try_get("token_id")?;
         if row
             .try_get::<Option<i64>, _>("last_used_at")?
             .is_none_or(|t| now - t > LAST_USED_GRANULARITY_MS)
@@ -239,10 +290,10 @@ impl Store {
         }
         Ok(Ok(Principal {
             account: account.clone(),
-            user_id: row.try_get("user_id")?,
+            user_id: row.try_get("token_user_id")?,
             token_id: id,
-            token_name: row.try_get("name")?,
-            read_only: row.try_get::<i64, _>("read_only")? != 0 || account.read_only,
+            token_name: row.try_get("token_name")?,
+            read_only: row.try_get::<i64, _>("token_read_only")? != 0 || account.read_only,
             client_name: None,
         }))
     }

@@ -20,12 +20,15 @@ pub struct Workspace {
     pub updated_at: String,
 }
 
-const SELECT: &str = "SELECT w.id, w.name, w.description, w.created_at, w.updated_at, \
+/// A workspace with its health counts, and `total_rows`: how many rows match before
+/// LIMIT/OFFSET.
+const SELECT_WITH_TOTAL: &str = "SELECT w.id, w.name, w.description, w.created_at, w.updated_at, \
     (SELECT COUNT(*) FROM packages p WHERE p.workspace_id = w.id AND p.status = 'active') AS package_count, \
     (SELECT COUNT(*) FROM packages p JOIN runs r ON r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.package_id = p.id) \
         WHERE p.workspace_id = w.id AND p.status = 'active' AND r.status = 'failed') AS failed, \
     (SELECT COUNT(*) FROM packages p JOIN runs r ON r.id = (SELECT MAX(r2.id) FROM runs r2 WHERE r2.package_id = p.id) \
-        WHERE p.workspace_id = w.id AND p.status = 'active' AND r.status = 'completed') AS completed \
+        WHERE p.workspace_id = w.id AND p.status = 'active' AND r.status = 'completed') AS completed, \
+    COUNT(*) OVER () AS total_rows \
     FROM workspaces w";
 
 impl Store {
@@ -73,19 +76,25 @@ impl Store {
         account_id: i64,
         page: PageRequest,
     ) -> Result<Page<Workspace>> {
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM workspaces WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_one(&self.pool)
-                .await?;
+        // The total rides along as a window count (one round trip instead of two); only a
+        // page past the end needs its own COUNT.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE w.account_id = $1 ORDER BY w.id LIMIT $2 OFFSET $3"
+            "{SELECT_WITH_TOTAL} WHERE w.account_id = $1 ORDER BY w.id{}",
+            page.sql()
         )))
         .bind(account_id)
-        .bind(page.limit)
-        .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("total_rows")?,
+            None if page.offset == 0 => 0,
+            None => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM workspaces WHERE account_id = $1")
+                    .bind(account_id)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
         let items = rows
             .iter()
             .map(|r| {

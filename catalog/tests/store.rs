@@ -12,7 +12,7 @@ use catalog::{
     schedules::NewSchedule,
     seal::Sealer,
     search::Kind,
-    tokens::{NewToken, Refusal},
+    tokens::{Access, NewToken, Refusal},
     CatalogError, PageRequest, Store,
 };
 use serde_json::json;
@@ -96,6 +96,34 @@ async fn suite(store: &Store) {
             .unwrap_err(),
         Refusal::NotAMember
     );
+    // The edge's one-query form: account by subdomain or id, then the same rules.
+    match store.authenticate_at(&secret, "acme").await.unwrap() {
+        Access::Granted(p) => assert_eq!((p.account.id, p.token_id), (acme.id, t.id)),
+        other => panic!("expected access, got {other:?}"),
+    }
+    match store
+        .authenticate_at(&secret, &acme.id.to_string())
+        .await
+        .unwrap()
+    {
+        Access::Granted(p) => assert_eq!(p.account.subdomain, "acme"),
+        other => panic!("expected access by id, got {other:?}"),
+    }
+    assert!(matches!(
+        store.authenticate_at(&secret, "nowhere").await.unwrap(),
+        Access::UnknownAccount
+    ));
+    assert!(matches!(
+        store.authenticate_at("pwt_nope", "acme").await.unwrap(),
+        Access::Refused(Refusal::Unknown)
+    ));
+    assert!(matches!(
+        store
+            .authenticate_at(&secret, &other.subdomain)
+            .await
+            .unwrap(),
+        Access::Refused(Refusal::NotAMember)
+    ));
     assert!(store
         .create_token(NewToken {
             account_id: acme.id,

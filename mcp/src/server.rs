@@ -6,7 +6,11 @@
 
 use std::{sync::Arc, time::Instant};
 
-use catalog::{seal::Sealer, tokens::Refusal, Principal, Store};
+use catalog::{
+    seal::Sealer,
+    tokens::{Access, Refusal},
+    Principal, Store,
+};
 #[allow(deprecated)]
 use rmcp::{
     model::{
@@ -64,27 +68,27 @@ impl PipewrightServer {
                     McpError::internal_error("request reached a tool without authentication", None)
                 })?,
             CallerSource::Fixed { account, token } => {
-                let acct = self
+                let access = self
                     .shared
                     .store
-                    .find_account(account)
+                    .authenticate_at(token, account)
                     .await
-                    .map_err(|e| McpError::internal_error(e.to_string(), None))?
-                    .ok_or_else(|| {
-                        McpError::invalid_request(
-                            format!("account `{account}` not found; check --account"),
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "store unavailable while authenticating");
+                        McpError::internal_error(
+                            "the control-plane store is unavailable; try again shortly",
                             None,
                         )
                     })?;
-                match self
-                    .shared
-                    .store
-                    .authenticate(token, &acct)
-                    .await
-                    .map_err(|e| McpError::internal_error(e.to_string(), None))?
-                {
-                    Ok(p) => p,
-                    Err(r) => {
+                match access {
+                    Access::Granted(p) => p,
+                    Access::UnknownAccount => {
+                        return Err(McpError::invalid_request(
+                            format!("account `{account}` not found; check --account"),
+                            None,
+                        ))
+                    }
+                    Access::Refused(r) => {
                         return Err(McpError::invalid_request(
                             refusal_message(&r).to_string(),
                             None,
