@@ -170,16 +170,6 @@ fn tool_names(tools: &Value) -> Vec<String> {
         .collect()
 }
 
-const INVENTORY: [&str; 7] = [
-    "list_workspaces",
-    "list_packages",
-    "get_package",
-    "list_connections",
-    "get_connection",
-    "list_clusters",
-    "search_all",
-];
-
 #[test]
 fn conformance_suite_passes_every_scenario_that_applies() {
     let Some(c) = Clients::find() else { return };
@@ -286,10 +276,7 @@ fn inspector_cli_lists_tools_and_calls_list_workspaces() {
         .args(["--cli", &url, "--header", &auth])
         .args(["--method", "tools/list", "--format", "json", "-q"]));
     let listed = stdout_json(&out, "inspector tools/list");
-    let names = tool_names(&listed["result"]["tools"]);
-    for n in INVENTORY {
-        assert!(names.contains(&n.to_string()), "{n} not in {names:?}");
-    }
+    assert_inventory_listed(&listed["result"]["tools"], "inspector");
 
     let out = run(c
         .node_tool(120, &inspector)
@@ -409,15 +396,7 @@ fn typescript_sdk_client_over_streamable_http() {
     let v = stdout_json(&out, "TypeScript SDK client");
     assert_eq!(v["server"]["name"], json!("pipewright"), "{v}");
     assert!(v["session"].is_string(), "no session id: {v}");
-    let names: Vec<&str> = v["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    for n in INVENTORY {
-        assert!(names.contains(&n), "{n} not in {names:?}");
-    }
+    assert_inventory_listed(&v["tools"], "TypeScript SDK");
     // The SDK validated these against each tool's output schema.
     assert_eq!(v["workspaces"]["workspaces"].as_array().unwrap().len(), 2);
     assert_eq!(v["packages"]["limit"], json!(3), "{v}");
@@ -434,15 +413,7 @@ fn python_sdk_client_over_streamable_http_and_stdio() {
 
     let check = |v: &Value, how: &str| {
         assert_eq!(v["server"], json!("pipewright"), "{how}: {v}");
-        let names: Vec<&str> = v["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
-        for n in INVENTORY {
-            assert!(names.contains(&n), "{how}: {n} not in {names:?}");
-        }
+        assert_inventory_listed(&v["tools"], how);
         assert_eq!(v["workspaces_is_error"], json!(false), "{how}: {v}");
         assert_eq!(v["workspaces"]["total"], json!(3), "{how}: {v}");
         assert_eq!(v["bad"]["is_error"], json!(true), "{how}: {v}");
@@ -450,22 +421,22 @@ fn python_sdk_client_over_streamable_http_and_stdio() {
         assert_eq!(err["error"]["field"], json!("limit"), "{how}: {err}");
     };
 
-    let out = run(Command::new("timeout")
-        .arg("120")
-        .arg(&c.python)
-        .arg(script("py_client.py"))
+    let python = || {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("120")
+            .arg(&c.python)
+            .arg(script("py_client.py"))
+            .stdin(Stdio::null());
+        cmd
+    };
+    let out = run(python()
         .args(["http", &server.url("demo")])
-        .env("TOKEN", &token)
-        .stdin(Stdio::null()));
+        .env("TOKEN", &token));
     check(&stdout_json(&out, "Python SDK over HTTP"), "http");
 
-    let out = run(Command::new("timeout")
-        .arg("120")
-        .arg(&c.python)
-        .arg(script("py_client.py"))
+    let out = run(python()
         .args(["stdio", BIN, "stdio", "--account", "demo", "--data-dir"])
         .arg(&server.data_dir)
-        .env("PIPEWRIGHT_TOKEN", &token)
-        .stdin(Stdio::null()));
+        .env("PIPEWRIGHT_TOKEN", &token));
     check(&stdout_json(&out, "Python SDK over stdio"), "stdio");
 }

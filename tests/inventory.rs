@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Server, Session};
+use support::{Server, Session, INVENTORY_TOOLS};
 
 async fn demo_session() -> (Server, Session) {
     let mut s = Server::start();
@@ -68,15 +68,7 @@ async fn every_tool_has_schemas_annotations_and_a_description() {
         assert!(t["annotations"]["openWorldHint"].is_boolean(), "{name}");
     }
     let names: Vec<_> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for n in [
-        "list_workspaces",
-        "list_packages",
-        "get_package",
-        "list_connections",
-        "get_connection",
-        "list_clusters",
-        "search_all",
-    ] {
+    for n in INVENTORY_TOOLS {
         assert!(names.contains(&n), "{n} missing from {names:?}");
         let t = tools.iter().find(|t| t["name"] == json!(n)).unwrap();
         assert_eq!(t["annotations"]["readOnlyHint"], json!(true), "{n}");

@@ -14,14 +14,18 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
 
-/// Runs a CLI subcommand against `data_dir`; returns stdout, panics with stderr on failure.
-pub fn cli(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
+fn cli_output(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .output()
-        .expect("run pipewright");
+        .expect("run pipewright")
+}
+
+/// Runs a CLI subcommand against `data_dir`; returns stdout, panics with stderr on failure.
+pub fn cli(data_dir: &Path, args: &[&str]) -> String {
+    let out = cli_output(data_dir, args);
     assert!(
         out.status.success(),
         "pipewright {args:?} failed: {}",
@@ -32,12 +36,7 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> String {
 
 /// Runs a CLI subcommand expected to fail; returns stderr.
 pub fn cli_err(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .expect("run pipewright");
+    let out = cli_output(data_dir, args);
     assert!(
         !out.status.success(),
         "pipewright {args:?} unexpectedly succeeded"
@@ -362,6 +361,30 @@ impl Session {
             .iter()
             .map(|t| t["name"].as_str().unwrap().to_string())
             .collect()
+    }
+}
+
+/// The account-inventory tools every server offers.
+pub const INVENTORY_TOOLS: [&str; 7] = [
+    "list_workspaces",
+    "list_packages",
+    "get_package",
+    "list_connections",
+    "get_connection",
+    "list_clusters",
+    "search_all",
+];
+
+/// Asserts that a `tools` array (as any client reports it) names every inventory tool.
+pub fn assert_inventory_listed(tools: &Value, how: &str) {
+    let names: Vec<&str> = tools
+        .as_array()
+        .unwrap_or_else(|| panic!("{how}: no tools array: {tools}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for n in INVENTORY_TOOLS {
+        assert!(names.contains(&n), "{how}: {n} not in {names:?}");
     }
 }
 
