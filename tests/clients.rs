@@ -377,7 +377,6 @@ fn mcp_remote_bridges_a_stdio_session_to_the_http_endpoint() {
         json!(1),
         "{called}"
     );
-    drop(send);
     drop(stdin);
     let status = child.wait().unwrap();
     assert!(status.success(), "mcp-remote exited with {status}");
