@@ -75,6 +75,14 @@ impl Predicate {
     pub fn sql(&self) -> &str {
         &self.0
     }
+
+    /// A predicate that skips the sanitizer, so tests can show the driver's own guards
+    /// (read-only transaction, statement timeout) hold when the first guard is bypassed.
+    /// Exists only with the `guard-tests` feature, which only the crate's tests enable.
+    #[cfg(feature = "guard-tests")]
+    pub fn unchecked(sql: &str) -> Predicate {
+        Predicate(sql.to_string())
+    }
 }
 
 /// The table being previewed: its name (and schema) and its columns, as the database

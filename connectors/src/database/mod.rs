@@ -1,0 +1,121 @@
+//! The database driver family: one trait, one module per backend, chosen by the
+//! connection's `type`.
+
+mod config;
+mod mysql;
+mod postgres;
+mod sqlite;
+pub mod values;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+pub use config::{DatabaseConfig, DbKind, Secret, TlsMode};
+
+use crate::{
+    error::{DriverError, Result},
+    sanitize::{Dialect, Predicate},
+};
+
+/// What `test_connection` learned.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ping {
+    pub server_version: String,
+    /// Whether the connection's role can change data: a preview connection should not.
+    pub can_write: Option<bool>,
+    pub latency_ms: f64,
+}
+
+/// A table or view.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TableInfo {
+    pub schema: Option<String>,
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableQuery {
+    pub schema: Option<String>,
+    /// Case-insensitive substring of the table name.
+    pub search: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePage {
+    pub tables: Vec<TableInfo>,
+    pub total: i64,
+}
+
+/// One column as the database describes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub database_type: String,
+    pub nullable: bool,
+    /// How values of this column appear in JSON: integer, number, string, boolean,
+    /// date, timestamp, time, binary, json.
+    pub json_type: String,
+}
+
+/// A table named by the caller: schema (or the connection's default) and name.
+#[derive(Debug, Clone)]
+pub struct TableRef {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl TableRef {
+    pub fn display(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub columns: Vec<ColumnInfo>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+#[async_trait]
+pub trait DatabaseDriver: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    /// Connects (or reuses a pooled connection) and runs a trivial query.
+    async fn test_connection(&self) -> Result<Ping>;
+    async fn list_tables(&self, q: &TableQuery) -> Result<TablePage>;
+    /// The table's columns; `TableNotFound` if there is no such table.
+    async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>>;
+    /// Up to `row_count` rows, read-only, under the statement timeout.
+    async fn preview(
+        &self,
+        t: &TableRef,
+        columns: &[ColumnInfo],
+        row_count: u32,
+        filter: Option<&Predicate>,
+    ) -> Result<Preview>;
+}
+
+/// Opens the driver for a connection.
+pub fn open(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
+    Ok(match cfg.kind {
+        DbKind::Postgres => Arc::new(postgres::Postgres::new(cfg)?),
+        DbKind::MySql => Arc::new(mysql::MySql::new(cfg)?),
+        DbKind::Sqlite => Arc::new(sqlite::Sqlite::new(cfg)?),
+        DbKind::MsSql => {
+            return Err(DriverError::Unsupported(
+                "SQL Server connections cannot be opened yet: the SQL Server driver is not built in this release".into(),
+            ))
+        }
+    })
+}
+
+/// Rows returned at most by `preview`, whatever is asked.
+pub const MAX_PREVIEW_ROWS: u32 = 200;

@@ -1,0 +1,364 @@
+//! MySQL and MariaDB through mysql_async: its pool capped per connection, idle connections
+//! closed after a minute, catalog queries on information_schema, previews as prepared
+//! statements (binary protocol, one statement) in a READ ONLY transaction with the
+//! server's statement time limit.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use mysql_async::{
+    consts::{ColumnFlags, ColumnType},
+    prelude::Queryable,
+    Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value as MyValue,
+};
+use serde_json::Value;
+
+use super::{
+    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
+    TableQuery, TableRef, TlsMode,
+};
+use crate::{
+    error::{DriverError, Result},
+    sanitize::{Dialect, Predicate},
+};
+
+/// The "binary" character set: BLOB and BINARY columns carry bytes, not text.
+const BINARY_CHARSET: u16 = 63;
+
+pub struct MySql {
+    cfg: DatabaseConfig,
+    pool: Pool,
+    /// Learned on first use: MariaDB and MySQL name the statement time limit differently.
+    mariadb: std::sync::OnceLock<bool>,
+}
+
+impl MySql {
+    pub fn new(cfg: DatabaseConfig) -> Result<Self> {
+        if matches!(
+            cfg.tls_mode,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull
+        ) {
+            return Err(DriverError::Unsupported(format!(
+                "tls_mode {:?} is not supported by this build yet; use disable or prefer (prefer connects without TLS)",
+                cfg.tls_mode
+            )));
+        }
+        let constraints = PoolConstraints::new(0, cfg.max_concurrent.max(1)).expect("0 <= max");
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(cfg.host.clone())
+            .tcp_port(cfg.port)
+            .user(Some(cfg.user.clone()))
+            .pass(cfg.password.as_ref().map(|p| p.expose().to_string()))
+            .db_name((!cfg.database.is_empty()).then(|| cfg.database.clone()))
+            .prefer_socket(false)
+            .pool_opts(
+                PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_inactive_connection_ttl(Duration::from_secs(60))
+                    .with_ttl_check_interval(Duration::from_secs(30)),
+            );
+        Ok(MySql {
+            pool: Pool::new(Opts::from(opts)),
+            cfg,
+            mariadb: std::sync::OnceLock::new(),
+        })
+    }
+
+    async fn conn(&self) -> Result<Conn> {
+        tokio::time::timeout(self.cfg.connect_timeout, self.pool.get_conn())
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: mysql_async::Error) -> DriverError {
+        match e {
+            mysql_async::Error::Server(s) => match s.code {
+                1045 | 1698 => DriverError::AuthFailed {
+                    user: self.cfg.user.clone(),
+                },
+                1049 => DriverError::DatabaseMissing {
+                    database: self.cfg.database.clone(),
+                },
+                1044 | 1142 | 1143 | 1227 | 1370 => DriverError::PermissionDenied(s.message),
+                1146 => DriverError::TableNotFound(s.message),
+                // MySQL max_execution_time, MariaDB max_statement_time
+                3024 | 1969 => DriverError::Timeout(self.cfg.statement_timeout),
+                _ => DriverError::Query(s.message),
+            },
+            mysql_async::Error::Io(io) => DriverError::Unreachable {
+                target: self.cfg.target(),
+                detail: io.to_string(),
+            },
+            other => DriverError::Unreachable {
+                target: self.cfg.target(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let limit = self.cfg.statement_timeout + Duration::from_secs(2);
+        tokio::time::timeout(limit, f)
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("`{}`", ident.replace('`', "``"))
+}
+
+/// How an information_schema DATA_TYPE appears in JSON.
+fn json_type(data_type: &str, column_type: &str) -> &'static str {
+    match data_type {
+        "tinyint" if column_type.starts_with("tinyint(1)") => "integer",
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => "integer",
+        "float" | "double" | "real" => "number",
+        "decimal" | "numeric" => "decimal",
+        "date" => "date",
+        "datetime" | "timestamp" => "timestamp",
+        "time" => "time",
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bit" => {
+            "binary"
+        }
+        "json" => "json",
+        _ => "string",
+    }
+}
+
+fn cell(v: &MyValue, col: &mysql_async::Column) -> Value {
+    match v {
+        MyValue::NULL => Value::Null,
+        MyValue::Int(i) => values::int(*i),
+        MyValue::UInt(u) => values::uint(*u),
+        MyValue::Float(f) => values::float((*f).into()),
+        MyValue::Double(f) => values::float(*f),
+        MyValue::Date(y, mo, d, h, mi, s, us) => {
+            if col.column_type() == ColumnType::MYSQL_TYPE_DATE {
+                Value::String(format!("{y:04}-{mo:02}-{d:02}"))
+            } else if *us > 0 {
+                Value::String(format!(
+                    "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{us:06}"
+                ))
+            } else {
+                Value::String(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}"))
+            }
+        }
+        MyValue::Time(neg, d, h, mi, s, us) => {
+            let hours = u32::from(*h) + d * 24;
+            let sign = if *neg { "-" } else { "" };
+            if *us > 0 {
+                Value::String(format!("{sign}{hours:02}:{mi:02}:{s:02}.{us:06}"))
+            } else {
+                Value::String(format!("{sign}{hours:02}:{mi:02}:{s:02}"))
+            }
+        }
+        MyValue::Bytes(b) => {
+            let binary = col.character_set() == BINARY_CHARSET
+                && !matches!(
+                    col.column_type(),
+                    ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL
+                )
+                && !col.flags().contains(ColumnFlags::NUM_FLAG);
+            if col.column_type() == ColumnType::MYSQL_TYPE_JSON {
+                serde_json::from_slice(b)
+                    .unwrap_or_else(|_| values::text(&String::from_utf8_lossy(b)))
+            } else if binary {
+                values::binary(b)
+            } else {
+                values::text(&String::from_utf8_lossy(b))
+            }
+        }
+    }
+}
+
+const TABLES: &str = "SELECT table_schema, table_name, \
+    CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END, COUNT(*) OVER () \
+    FROM information_schema.tables \
+    WHERE table_schema = COALESCE(?, DATABASE()) \
+      AND (? IS NULL OR LOCATE(LOWER(?), LOWER(table_name)) > 0) \
+    ORDER BY table_schema, table_name LIMIT ? OFFSET ?";
+
+const DESCRIBE: &str = "SELECT column_name, column_type, is_nullable = 'YES', data_type \
+    FROM information_schema.columns \
+    WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? ORDER BY ordinal_position";
+
+const CAN_WRITE: &str = "SELECT \
+    (SELECT COUNT(*) FROM information_schema.user_privileges \
+       WHERE grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') \
+         AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP')) + \
+    (SELECT COUNT(*) FROM information_schema.schema_privileges \
+       WHERE grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') \
+         AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'DROP'))";
+
+#[async_trait]
+impl DatabaseDriver for MySql {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    async fn test_connection(&self) -> Result<Ping> {
+        let started = Instant::now();
+        self.bounded(async {
+            let mut c = self.conn().await?;
+            let version: Option<String> = c
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(|e| self.error(e))?;
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let can_write = c
+                .query_first::<i64, _>(CAN_WRITE)
+                .await
+                .ok()
+                .flatten()
+                .map(|n| n > 0);
+            Ok(Ping {
+                server_version: version.unwrap_or_default(),
+                can_write,
+                latency_ms,
+            })
+        })
+        .await
+    }
+
+    async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
+        self.bounded(async {
+            let mut c = self.conn().await?;
+            let page = |limit: i64, offset: i64| {
+                (
+                    q.schema.clone(),
+                    q.search.clone(),
+                    q.search.clone(),
+                    limit,
+                    offset,
+                )
+            };
+            let rows: Vec<(String, String, String, i64)> = c
+                .exec(TABLES, page(q.limit, q.offset))
+                .await
+                .map_err(|e| self.error(e))?;
+            let total = match rows.first() {
+                Some(r) => r.3,
+                None if q.offset == 0 => 0,
+                None => {
+                    let all: Vec<(String, String, String, i64)> = c
+                        .exec(TABLES, page(i64::MAX, 0))
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    all.len() as i64
+                }
+            };
+            Ok(TablePage {
+                tables: rows
+                    .into_iter()
+                    .map(|(schema, name, kind, _)| TableInfo {
+                        schema: Some(schema),
+                        name,
+                        kind,
+                    })
+                    .collect(),
+                total,
+            })
+        })
+        .await
+    }
+
+    async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
+        self.bounded(async {
+            let mut c = self.conn().await?;
+            let rows: Vec<(String, String, i64, String)> = c
+                .exec(DESCRIBE, (t.schema.clone(), t.name.clone()))
+                .await
+                .map_err(|e| self.error(e))?;
+            if rows.is_empty() {
+                return Err(DriverError::TableNotFound(t.display()));
+            }
+            Ok(rows
+                .into_iter()
+                .map(|(name, column_type, nullable, data_type)| ColumnInfo {
+                    json_type: json_type(&data_type, &column_type).to_string(),
+                    name,
+                    database_type: column_type,
+                    nullable: nullable != 0,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn preview(
+        &self,
+        t: &TableRef,
+        columns: &[ColumnInfo],
+        row_count: u32,
+        filter: Option<&Predicate>,
+    ) -> Result<Preview> {
+        let select = columns
+            .iter()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let table = match &t.schema {
+            Some(s) => format!("{}.{}", quote(s), quote(&t.name)),
+            None => quote(&t.name),
+        };
+        let mut sql = format!("SELECT {select} FROM {table}");
+        if let Some(f) = filter {
+            sql.push_str(" WHERE ");
+            sql.push_str(f.sql());
+        }
+        sql.push_str(&format!(
+            " LIMIT {}",
+            row_count.min(super::MAX_PREVIEW_ROWS)
+        ));
+        let secs = self.cfg.statement_timeout.as_secs_f64();
+        self.bounded(async {
+            let mut c = self.conn().await?;
+            let mariadb = match self.mariadb.get() {
+                Some(m) => *m,
+                None => {
+                    let m = is_mariadb(&mut c).await;
+                    *self.mariadb.get_or_init(|| m)
+                }
+            };
+            let limit = if mariadb {
+                format!("SET SESSION max_statement_time = {secs}")
+            } else {
+                format!(
+                    "SET SESSION max_execution_time = {}",
+                    (secs * 1000.0) as u64
+                )
+            };
+            c.query_drop(limit).await.map_err(|e| self.error(e))?;
+            c.query_drop("START TRANSACTION READ ONLY")
+                .await
+                .map_err(|e| self.error(e))?;
+            let result: std::result::Result<Vec<Row>, _> = c.exec(sql.as_str(), ()).await;
+            let _ = c.query_drop("ROLLBACK").await;
+            let rows = result.map_err(|e| self.error(e))?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    let cols = r.columns_ref();
+                    (0..r.len())
+                        .map(|i| cell(r.as_ref(i).unwrap_or(&MyValue::NULL), &cols[i]))
+                        .collect()
+                })
+                .collect();
+            Ok(Preview {
+                columns: columns.to_vec(),
+                rows,
+            })
+        })
+        .await
+    }
+}
+
+async fn is_mariadb(c: &mut Conn) -> bool {
+    c.query_first::<String, _>("SELECT VERSION()")
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.contains("MariaDB"))
+}

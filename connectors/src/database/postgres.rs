@@ -1,0 +1,428 @@
+//! PostgreSQL through tokio-postgres: a few pooled connections per Pipewright connection,
+//! catalog queries on `pg_class`, previews in a READ ONLY transaction with a local
+//! statement timeout, over the extended protocol only (one statement per query, always).
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_postgres::{error::SqlState, types::Type, Client, NoTls, Row};
+
+use super::{
+    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
+    TableQuery, TableRef, TlsMode,
+};
+use crate::{
+    error::{DriverError, Result},
+    sanitize::{Dialect, Predicate},
+};
+
+/// Idle connections older than this are closed instead of reused.
+const IDLE_TTL: Duration = Duration::from_secs(60);
+
+pub struct Postgres {
+    cfg: DatabaseConfig,
+    idle: Mutex<Vec<(Client, Instant)>>,
+    permits: Semaphore,
+}
+
+struct Lease<'a> {
+    owner: &'a Postgres,
+    client: Option<Client>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("leased client")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            if !c.is_closed() {
+                self.owner.idle.lock().unwrap().push((c, Instant::now()));
+            }
+        }
+    }
+}
+
+impl Postgres {
+    pub fn new(cfg: DatabaseConfig) -> Result<Self> {
+        if matches!(
+            cfg.tls_mode,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull
+        ) {
+            return Err(DriverError::Unsupported(format!(
+                "tls_mode {:?} is not supported by this build yet; use disable or prefer (prefer connects without TLS)",
+                cfg.tls_mode
+            )));
+        }
+        let permits = Semaphore::new(cfg.max_concurrent.max(1));
+        Ok(Postgres {
+            cfg,
+            idle: Mutex::new(Vec::new()),
+            permits,
+        })
+    }
+
+    async fn lease(&self) -> Result<Lease<'_>> {
+        let permit = tokio::time::timeout(self.cfg.statement_timeout, self.permits.acquire())
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
+            .expect("semaphore never closed");
+        let reused = {
+            let mut idle = self.idle.lock().unwrap();
+            idle.retain(|(c, at)| !c.is_closed() && at.elapsed() < IDLE_TTL);
+            idle.pop().map(|(c, _)| c)
+        };
+        let client = match reused {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        Ok(Lease {
+            owner: self,
+            client: Some(client),
+            _permit: permit,
+        })
+    }
+
+    async fn connect(&self) -> Result<Client> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&self.cfg.host)
+            .port(self.cfg.port)
+            .user(&self.cfg.user)
+            .dbname(&self.cfg.database)
+            .application_name("pipewright")
+            .connect_timeout(self.cfg.connect_timeout);
+        if let Some(p) = &self.cfg.password {
+            pg.password(p.expose());
+        }
+        let (client, conn) = tokio::time::timeout(self.cfg.connect_timeout, pg.connect(NoTls))
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?
+            .map_err(|e| self.error(e))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "postgres connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    /// Maps a tokio-postgres error to what the user can act on.
+    fn error(&self, e: tokio_postgres::Error) -> DriverError {
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            return if *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            {
+                DriverError::AuthFailed {
+                    user: self.cfg.user.clone(),
+                }
+            } else if *code == SqlState::INVALID_CATALOG_NAME {
+                DriverError::DatabaseMissing {
+                    database: self.cfg.database.clone(),
+                }
+            } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+                DriverError::PermissionDenied(db.message().to_string())
+            } else if *code == SqlState::QUERY_CANCELED {
+                DriverError::Timeout(self.cfg.statement_timeout)
+            } else if *code == SqlState::UNDEFINED_TABLE {
+                DriverError::TableNotFound(db.message().to_string())
+            } else {
+                DriverError::Query(db.message().to_string())
+            };
+        }
+        let text = e.to_string();
+        if text.contains("timeout") || text.contains("timed out") {
+            return DriverError::Timeout(self.cfg.connect_timeout);
+        }
+        let detail = std::error::Error::source(&e)
+            .map(|s| s.to_string())
+            .unwrap_or(text);
+        DriverError::Unreachable {
+            target: self.cfg.target(),
+            detail,
+        }
+    }
+
+    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let limit = self.cfg.statement_timeout + Duration::from_secs(2);
+        tokio::time::timeout(limit, f)
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// How a PostgreSQL type appears in JSON (see `values`).
+fn json_type(typname: &str) -> &'static str {
+    match typname {
+        "int2" | "int4" | "int8" | "oid" => "integer",
+        "float4" | "float8" => "number",
+        "numeric" | "money" => "decimal",
+        "bool" => "boolean",
+        "date" => "date",
+        "timestamp" | "timestamptz" => "timestamp",
+        "time" | "timetz" => "time",
+        "bytea" => "binary",
+        "json" | "jsonb" => "json",
+        _ => "string",
+    }
+}
+
+/// The select-list expression for a column: typed decoding where we have it, text
+/// otherwise (exact for numerics, intervals, arrays, enums, anything else).
+fn select_expr(c: &ColumnInfo, typname: &str) -> String {
+    match typname {
+        "int2" | "int4" | "int8" | "float4" | "float8" | "bool" | "date" | "timestamp"
+        | "timestamptz" | "bytea" | "json" | "jsonb" => quote(&c.name),
+        _ => format!("{}::text", quote(&c.name)),
+    }
+}
+
+fn cell(row: &Row, i: usize) -> std::result::Result<Value, tokio_postgres::Error> {
+    let t = row.columns()[i].type_();
+    Ok(match *t {
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| values::int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| values::int(v.into())),
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(values::int),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map(|v| values::float(v.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(values::float),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(Value::Bool),
+        Type::DATE => row
+            .try_get::<_, Option<chrono::NaiveDate>>(i)?
+            .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+        Type::TIMESTAMP => row
+            .try_get::<_, Option<chrono::NaiveDateTime>>(i)?
+            .map(|d| Value::String(d.format("%Y-%m-%dT%H:%M:%S%.f").to_string())),
+        Type::TIMESTAMPTZ => row
+            .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?
+            .map(|d| Value::String(d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map(|b| values::binary(&b)),
+        Type::JSON | Type::JSONB => row.try_get::<_, Option<Value>>(i)?,
+        _ => row
+            .try_get::<_, Option<String>>(i)?
+            .map(|s| values::text(&s)),
+    }
+    .unwrap_or(Value::Null))
+}
+
+const DESCRIBE: &str = "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, t.typname \
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+    JOIN pg_type t ON t.oid = a.atttypid \
+    WHERE n.nspname = coalesce($1, current_schema()) AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+    ORDER BY a.attnum";
+
+const TABLES: &str =
+    "SELECT n.nspname, c.relname, CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END, \
+    count(*) OVER () \
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' \
+      AND ($1::text IS NULL OR n.nspname = $1) \
+      AND ($2::text IS NULL OR strpos(lower(c.relname), lower($2)) > 0) \
+    ORDER BY n.nspname, c.relname LIMIT $3 OFFSET $4";
+
+const CAN_WRITE: &str =
+    "SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) \
+    OR EXISTS (SELECT 1 FROM information_schema.table_privileges WHERE grantee = current_user \
+               AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'))";
+
+#[async_trait]
+impl DatabaseDriver for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn test_connection(&self) -> Result<Ping> {
+        let started = Instant::now();
+        self.bounded(async {
+            let c = self.lease().await?;
+            let version: String = c
+                .query_one("SELECT version()", &[])
+                .await
+                .map_err(|e| self.error(e))?
+                .get(0);
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let can_write = c
+                .query_one(CAN_WRITE, &[])
+                .await
+                .ok()
+                .and_then(|r| r.try_get::<_, bool>(0).ok());
+            Ok(Ping {
+                server_version: version,
+                can_write,
+                latency_ms,
+            })
+        })
+        .await
+    }
+
+    async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
+        self.bounded(async {
+            let c = self.lease().await?;
+            let rows = c
+                .query(TABLES, &[&q.schema, &q.search, &q.limit, &q.offset])
+                .await
+                .map_err(|e| self.error(e))?;
+            let total = match rows.first() {
+                Some(r) => r.get::<_, i64>(3),
+                None if q.offset == 0 => 0,
+                None => {
+                    // A page past the end: count on its own.
+                    let all = c
+                        .query(TABLES, &[&q.schema, &q.search, &i64::MAX, &0i64])
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    all.len() as i64
+                }
+            };
+            Ok(TablePage {
+                tables: rows
+                    .iter()
+                    .map(|r| TableInfo {
+                        schema: Some(r.get(0)),
+                        name: r.get(1),
+                        kind: r.get(2),
+                    })
+                    .collect(),
+                total,
+            })
+        })
+        .await
+    }
+
+    async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
+        self.bounded(async {
+            let c = self.lease().await?;
+            let rows = c
+                .query(DESCRIBE, &[&t.schema, &t.name])
+                .await
+                .map_err(|e| self.error(e))?;
+            if rows.is_empty() {
+                return Err(DriverError::TableNotFound(t.display()));
+            }
+            Ok(rows
+                .iter()
+                .map(|r| ColumnInfo {
+                    name: r.get(0),
+                    database_type: r.get(1),
+                    nullable: r.get(2),
+                    json_type: json_type(r.get::<_, &str>(3)).to_string(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn preview(
+        &self,
+        t: &TableRef,
+        columns: &[ColumnInfo],
+        row_count: u32,
+        filter: Option<&Predicate>,
+    ) -> Result<Preview> {
+        // describe_table gave database_type (format_type); the decoding choice needs the
+        // base type name, which format_type's text starts with for the typed ones.
+        let typnames: Vec<&str> = columns
+            .iter()
+            .map(|c| base_typname(&c.database_type))
+            .collect();
+        let select = columns
+            .iter()
+            .zip(&typnames)
+            .map(|(c, t)| select_expr(c, t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let table = match &t.schema {
+            Some(s) => format!("{}.{}", quote(s), quote(&t.name)),
+            None => quote(&t.name),
+        };
+        let mut sql = format!("SELECT {select} FROM {table}");
+        if let Some(f) = filter {
+            sql.push_str(" WHERE ");
+            sql.push_str(f.sql());
+        }
+        sql.push_str(&format!(
+            " LIMIT {}",
+            row_count.min(super::MAX_PREVIEW_ROWS)
+        ));
+        let timeout_ms = self.cfg.statement_timeout.as_millis().to_string();
+        self.bounded(async {
+            let mut c = self.lease().await?;
+            let client = c.client.as_mut().expect("leased client");
+            let tx = client
+                .build_transaction()
+                .read_only(true)
+                .start()
+                .await
+                .map_err(|e| self.error(e))?;
+            tx.query(
+                "SELECT set_config('statement_timeout', $1, true)",
+                &[&timeout_ms],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+            let rows = tx
+                .query(sql.as_str(), &[])
+                .await
+                .map_err(|e| self.error(e))?;
+            tx.rollback().await.map_err(|e| self.error(e))?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| cell(r, i))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.error(e))?;
+            Ok(Preview {
+                columns: columns.to_vec(),
+                rows,
+            })
+        })
+        .await
+    }
+}
+
+/// `timestamp(3) with time zone` → `timestamptz`, `character varying(20)` → `varchar`, …
+fn base_typname(formatted: &str) -> &'static str {
+    let f = formatted.to_ascii_lowercase();
+    let head = f.split('(').next().unwrap_or("").trim().to_string();
+    let with_tz = f.contains("with time zone");
+    match head.as_str() {
+        "smallint" => "int2",
+        "integer" => "int4",
+        "bigint" => "int8",
+        "real" => "float4",
+        "double precision" => "float8",
+        "boolean" => "bool",
+        "date" => "date",
+        "timestamp" | "timestamp without time zone" if !with_tz => "timestamp",
+        "timestamp" | "timestamp with time zone" | "timestamp without time zone" => "timestamptz",
+        "bytea" => "bytea",
+        "json" => "json",
+        "jsonb" => "jsonb",
+        _ => "text",
+    }
+}

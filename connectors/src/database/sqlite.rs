@@ -1,0 +1,245 @@
+//! SQLite files (the demo's shop database) through sqlx, opened read-only: nothing a
+//! preview runs can change the file.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow},
+    Row, SqlitePool, TypeInfo, ValueRef,
+};
+
+use super::{
+    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
+    TableQuery, TableRef,
+};
+use crate::{
+    error::{DriverError, Result},
+    sanitize::{Dialect, Predicate},
+};
+
+pub struct Sqlite {
+    cfg: DatabaseConfig,
+    pool: SqlitePool,
+}
+
+impl Sqlite {
+    pub fn new(cfg: DatabaseConfig) -> Result<Self> {
+        let path = cfg.path.clone().expect("checked by DatabaseConfig");
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .create_if_missing(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(cfg.max_concurrent.clamp(1, 4) as u32)
+            .idle_timeout(Duration::from_secs(60))
+            .acquire_timeout(cfg.connect_timeout)
+            .connect_lazy_with(opts);
+        Ok(Sqlite { cfg, pool })
+    }
+
+    fn error(&self, e: sqlx::Error) -> DriverError {
+        match e {
+            sqlx::Error::Database(db) => {
+                let m = db.message().to_string();
+                if m.contains("no such table") {
+                    DriverError::TableNotFound(m)
+                } else if m.contains("unable to open") {
+                    DriverError::DatabaseMissing {
+                        database: self.cfg.target(),
+                    }
+                } else {
+                    DriverError::Query(m)
+                }
+            }
+            sqlx::Error::PoolTimedOut => DriverError::Timeout(self.cfg.connect_timeout),
+            other => DriverError::Unreachable {
+                target: self.cfg.target(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::time::timeout(self.cfg.statement_timeout, f)
+            .await
+            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// SQLite's type affinity rules, applied to a declared type.
+fn json_type(declared: &str) -> &'static str {
+    let d = declared.to_ascii_uppercase();
+    if d.contains("INT") {
+        "integer"
+    } else if d.contains("CHAR") || d.contains("CLOB") || d.contains("TEXT") {
+        "string"
+    } else if d.contains("BLOB") {
+        "binary"
+    } else if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") {
+        "number"
+    } else if d.contains("BOOL") {
+        "boolean"
+    } else if d.contains("DATE") || d.contains("TIME") {
+        "timestamp"
+    } else if d.contains("DEC") || d.contains("NUM") {
+        "decimal"
+    } else {
+        "string"
+    }
+}
+
+fn cell(row: &SqliteRow, i: usize) -> std::result::Result<Value, sqlx::Error> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().name().to_string();
+    Ok(match kind.as_str() {
+        "INTEGER" => values::int(row.try_get::<i64, _>(i)?),
+        "REAL" => values::float(row.try_get::<f64, _>(i)?),
+        "BLOB" => values::binary(&row.try_get::<Vec<u8>, _>(i)?),
+        _ => values::text(&row.try_get::<String, _>(i)?),
+    })
+}
+
+#[async_trait]
+impl DatabaseDriver for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn test_connection(&self) -> Result<Ping> {
+        if !self.cfg.path.as_ref().is_some_and(|p| p.is_file()) {
+            return Err(DriverError::DatabaseMissing {
+                database: self.cfg.target(),
+            });
+        }
+        let started = Instant::now();
+        self.bounded(async {
+            let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(Ping {
+                server_version: format!("SQLite {version}"),
+                // Opened read-only: this connection cannot write.
+                can_write: Some(false),
+                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            })
+        })
+        .await
+    }
+
+    async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
+        if q.schema.as_deref().is_some_and(|s| s != "main") {
+            return Ok(TablePage {
+                tables: vec![],
+                total: 0,
+            });
+        }
+        self.bounded(async {
+            let filter = "FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                 AND ($1 IS NULL OR instr(lower(name), lower($1)) > 0)";
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {filter}")))
+                .bind(&q.search)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT name, type {filter} ORDER BY name LIMIT {} OFFSET {}",
+                q.limit, q.offset
+            )))
+            .bind(&q.search)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+            Ok(TablePage {
+                tables: rows
+                    .iter()
+                    .map(|r| TableInfo {
+                        schema: Some("main".into()),
+                        name: r.get(0),
+                        kind: r.get(1),
+                    })
+                    .collect(),
+                total,
+            })
+        })
+        .await
+    }
+
+    async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
+        self.bounded(async {
+            let rows = sqlx::query(r#"SELECT name, type, "notnull" FROM pragma_table_info($1)"#)
+                .bind(&t.name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            if rows.is_empty() {
+                return Err(DriverError::TableNotFound(t.display()));
+            }
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let declared: String = r.get(1);
+                    ColumnInfo {
+                        name: r.get(0),
+                        json_type: json_type(&declared).to_string(),
+                        database_type: declared,
+                        nullable: r.get::<i64, _>(2) == 0,
+                    }
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn preview(
+        &self,
+        t: &TableRef,
+        columns: &[ColumnInfo],
+        row_count: u32,
+        filter: Option<&Predicate>,
+    ) -> Result<Preview> {
+        let select = columns
+            .iter()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = format!("SELECT {select} FROM {}", quote(&t.name));
+        if let Some(f) = filter {
+            sql.push_str(" WHERE ");
+            sql.push_str(f.sql());
+        }
+        sql.push_str(&format!(
+            " LIMIT {}",
+            row_count.min(super::MAX_PREVIEW_ROWS)
+        ));
+        self.bounded(async {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    (0..r.columns().len())
+                        .map(|i| cell(r, i))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.error(e))?;
+            Ok(Preview {
+                columns: columns.to_vec(),
+                rows,
+            })
+        })
+        .await
+    }
+}

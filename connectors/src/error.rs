@@ -1,0 +1,60 @@
+//! Driver errors: one kind per thing that can go wrong, each with a message that says what
+//! to do. Messages are built from our own words and the database's error text, never from
+//! the connection's secrets.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot reach {target}: {detail}; check host and port, and that the server accepts connections from here")]
+    Unreachable { target: String, detail: String },
+    #[error("TLS failed: {0}; check tls_mode (disable, prefer, require, verify-ca, verify-full) and the CA certificate")]
+    Tls(String),
+    #[error("authentication failed for user `{user}`; check the user name and the password stored with the connection")]
+    AuthFailed { user: String },
+    #[error(
+        "database `{database}` does not exist on the server; check the connection's database field"
+    )]
+    DatabaseMissing { database: String },
+    #[error(
+        "permission denied: {0}; grant the connection's user SELECT on it, or use another table"
+    )]
+    PermissionDenied(String),
+    #[error("timed out after {} s; the server is slow or unreachable, or the query is too expensive (narrow where_clause)", .0.as_secs_f64())]
+    Timeout(Duration),
+    #[error("table {0} not found; list tables with discover_schema")]
+    TableNotFound(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the database refused the query: {0}")]
+    Query(String),
+    #[error("the connection is misconfigured: {field}: {message}")]
+    Config { field: String, message: String },
+}
+
+impl DriverError {
+    pub fn config(field: &str, message: impl Into<String>) -> Self {
+        DriverError::Config {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A short machine-readable kind, for tool results and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DriverError::Unreachable { .. } => "unreachable",
+            DriverError::Tls(_) => "tls",
+            DriverError::AuthFailed { .. } => "auth_failed",
+            DriverError::DatabaseMissing { .. } => "database_missing",
+            DriverError::PermissionDenied(_) => "permission_denied",
+            DriverError::Timeout(_) => "timeout",
+            DriverError::TableNotFound(_) => "table_not_found",
+            DriverError::Unsupported(_) => "unsupported",
+            DriverError::Query(_) => "query_failed",
+            DriverError::Config { .. } => "misconfigured",
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, DriverError>;
