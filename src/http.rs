@@ -50,6 +50,7 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
         sealer,
         registry: mcp::tools::registry(conformance_fixtures),
         read_only: cfg.read_only,
+        drivers: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await

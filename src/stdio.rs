@@ -27,6 +27,7 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
         sealer,
         registry: mcp::tools::registry(false),
         read_only: cfg.read_only,
+        drivers: Default::default(),
     });
     let server = PipewrightServer::new(
         shared,

@@ -43,7 +43,9 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            let fields = json!({"host": format!("host{i}.internal"), "port": 5432 + i, "database": "prod", "user": "etl", "tunnel_type": "ssh", "ssh_host": "bastion"});
+            // Port 1 on loopback refuses at once: every driver takes its failure path.
+            let tunnel = if i == 0 { "ssh" } else { "none" };
+            let fields = json!({"host": "127.0.0.1", "port": 1, "database": "prod", "user": "etl", "tunnel_type": tunnel, "ssh_host": "bastion"});
             store
                 .create_connection(
                     &sealer,
@@ -53,6 +55,30 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
                         kind,
                         fields: fields.as_object().unwrap().clone(),
                         secrets,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        // Two real servers: PostgreSQL (trusts loopback, so the password is sent and
+        // ignored) and MariaDB (whose root has no password, so this one is refused).
+        for (name, kind, port, user) in [
+            ("real-postgres", "postgres", 5432, "postgres"),
+            ("real-mariadb", "mariadb", 3306, "root"),
+        ] {
+            let fields = json!({"host": "127.0.0.1", "port": port, "database": if kind == "postgres" { "postgres" } else { "test" }, "user": user});
+            store
+                .create_connection(
+                    &sealer,
+                    NewConnection {
+                        account_id: a.id,
+                        name,
+                        kind,
+                        fields: fields.as_object().unwrap().clone(),
+                        secrets: BTreeMap::from([(
+                            "password".to_string(),
+                            SECRETS[0].1.to_string(),
+                        )]),
                     },
                 )
                 .await
@@ -124,10 +150,31 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
     for (name, args) in calls {
         responses.push(c.call(name, args).await);
     }
-    for id in 1..=5 {
+    for id in 1..=7 {
         responses.push(c.call("get_connection", json!({"connection_id": id})).await);
+        responses.push(
+            c.call("test_connection", json!({"connection_id": id}))
+                .await,
+        );
+        responses.push(c.call("discover_schema", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog"})).await);
+        responses.push(c.call("preview_data", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog", "row_count": 5})).await);
     }
-    called.push("get_connection");
+    // The real PostgreSQL answers: the success paths are covered too.
+    let ok = c.call("test_connection", json!({"connection_id": 6})).await;
+    assert_eq!(ok["structuredContent"]["success"], json!(true), "{ok}");
+    let rows = c
+        .call(
+            "preview_data",
+            json!({"connection_id": 6, "table_name": "pg_database", "schema_name": "pg_catalog"}),
+        )
+        .await;
+    assert_eq!(rows["isError"], json!(false), "{rows}");
+    called.extend([
+        "get_connection",
+        "test_connection",
+        "discover_schema",
+        "preview_data",
+    ]);
     for t in &tools {
         assert!(
             called.contains(&t.as_str()),

@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use catalog::{seal::Sealer, Principal, Store};
 
+use crate::drivers::DriverCache;
+
 #[derive(Clone)]
 pub struct ToolContext {
     pub store: Store,
     pub sealer: Arc<Sealer>,
     pub principal: Principal,
+    pub drivers: Arc<DriverCache>,
 }
 
 impl ToolContext {

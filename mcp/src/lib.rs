@@ -9,6 +9,7 @@
 //! Read first: [`registry::Registry`], [`server::PipewrightServer`], [`error::ToolError`].
 
 pub mod context;
+pub mod drivers;
 pub mod error;
 pub mod registry;
 pub mod server;

@@ -152,6 +152,11 @@ impl DatabaseConfig {
             ),
             max_concurrent: 4,
         };
+        if text("tunnel_type") == "ssh" {
+            return Err(DriverError::Unsupported(
+                "SSH tunnels are not supported by this build yet; connect directly (tunnel_type none) or through a local port forward".into(),
+            ));
+        }
         match kind {
             DbKind::Sqlite if cfg.path.is_none() => Err(DriverError::config(
                 "path",

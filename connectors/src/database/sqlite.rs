@@ -88,19 +88,21 @@ fn json_type(declared: &str) -> &'static str {
     } else if d.contains("DATE") || d.contains("TIME") {
         "timestamp"
     } else if d.contains("DEC") || d.contains("NUM") {
-        "decimal"
+        // SQLite keeps NUMERIC values as integers or doubles: there is no exact decimal.
+        "number"
     } else {
         "string"
     }
 }
 
-fn cell(row: &SqliteRow, i: usize) -> std::result::Result<Value, sqlx::Error> {
+fn cell(row: &SqliteRow, i: usize, col: &ColumnInfo) -> std::result::Result<Value, sqlx::Error> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
     let kind = raw.type_info().name().to_string();
     Ok(match kind.as_str() {
+        "INTEGER" if col.json_type == "boolean" => Value::Bool(row.try_get::<i64, _>(i)? != 0),
         "INTEGER" => values::int(row.try_get::<i64, _>(i)?),
         "REAL" => values::float(row.try_get::<f64, _>(i)?),
         "BLOB" => values::binary(&row.try_get::<Vec<u8>, _>(i)?),
@@ -176,11 +178,12 @@ impl DatabaseDriver for Sqlite {
 
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
         self.bounded(async {
-            let rows = sqlx::query(r#"SELECT name, type, "notnull" FROM pragma_table_info($1)"#)
-                .bind(&t.name)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.error(e))?;
+            let rows =
+                sqlx::query(r#"SELECT name, type, "notnull" OR pk > 0 FROM pragma_table_info($1)"#)
+                    .bind(&t.name)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(e))?;
             if rows.is_empty() {
                 return Err(DriverError::TableNotFound(t.display()));
             }
@@ -229,8 +232,10 @@ impl DatabaseDriver for Sqlite {
             let rows = rows
                 .iter()
                 .map(|r| {
-                    (0..r.columns().len())
-                        .map(|i| cell(r, i))
+                    columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| cell(r, i, c))
                         .collect::<std::result::Result<Vec<_>, _>>()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()

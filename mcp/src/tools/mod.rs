@@ -1,6 +1,7 @@
 //! The tool definitions, grouped as the seed groups them. Each module exports `tools()`.
 
 pub mod conformance;
+pub mod database;
 pub mod inventory;
 pub mod page;
 pub mod schedules;
@@ -11,6 +12,7 @@ use crate::registry::Registry;
 /// MCP conformance suite looks for by name (test harness only).
 pub fn registry(conformance_fixtures: bool) -> Registry {
     let mut all = inventory::tools();
+    all.extend(database::tools());
     all.extend(schedules::tools());
     if conformance_fixtures {
         all.extend(conformance::tools());

@@ -1,0 +1,61 @@
+//! Open database drivers, one per connection, reused across calls so each connection keeps
+//! its own small pool. A connection edited since its driver was opened gets a new one.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use catalog::{connections::Connection, seal::Sealer, Store};
+use connectors::database::{self, DatabaseConfig, DatabaseDriver, DbKind};
+
+use crate::error::{ErrorCode, ToolError};
+
+/// A driver and the `updated_at` of the connection it was opened for.
+type Opened = (String, Arc<dyn DatabaseDriver>);
+
+#[derive(Default)]
+pub struct DriverCache {
+    open: Mutex<HashMap<i64, Opened>>,
+}
+
+impl DriverCache {
+    /// The driver for a database connection, opening it (with its sealed password) when
+    /// needed.
+    pub async fn database(
+        &self,
+        store: &Store,
+        sealer: &Sealer,
+        account_id: i64,
+        conn: &Connection,
+    ) -> Result<Arc<dyn DatabaseDriver>, ToolError> {
+        if let Some((version, d)) = self.open.lock().unwrap().get(&conn.id) {
+            if *version == conn.updated_at {
+                return Ok(d.clone());
+            }
+        }
+        let kind = DbKind::from_type(&conn.kind).ok_or_else(not_a_database)?;
+        let mut secrets = store
+            .open_secrets(sealer, account_id, conn.id)
+            .await
+            .map_err(ToolError::from)?;
+        let cfg = DatabaseConfig::from_fields(kind, &conn.fields, secrets.remove("password"))
+            .map_err(crate::tools::database::driver_error)?;
+        let driver = database::open(cfg).map_err(crate::tools::database::driver_error)?;
+        self.open
+            .lock()
+            .unwrap()
+            .insert(conn.id, (conn.updated_at.clone(), driver.clone()));
+        Ok(driver)
+    }
+}
+
+/// The seed's words for a connection that is not a database.
+pub fn not_a_database() -> ToolError {
+    ToolError::new(
+        ErrorCode::NotFound,
+        "connection not found, or not a database connection",
+    )
+    .with_field("connection_id")
+    .with_hint("these tools work on database connections only; list_connections with connection_type_filter=database shows them")
+}
