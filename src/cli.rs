@@ -51,6 +51,9 @@ enum Command {
     /// Accounts and their members.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Connections to databases and file stores (secrets sealed, never printed).
+    #[command(subcommand)]
+    Connection(crate::connection_cmd::ConnectionCommand),
 }
 
 #[derive(Args)]
@@ -214,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(t) => token(t).await,
         Command::Account(a) => account(a).await,
+        Command::Connection(c) => crate::connection_cmd::run(c).await,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod connection_cmd;
 mod demo;
 mod duration;
 mod http;

@@ -200,6 +200,31 @@ impl Store {
         Ok(id)
     }
 
+    /// Deletes a connection, its search entry and its sealed secrets; audited. Packages that
+    /// name it keep their text and fail validation until pointed elsewhere.
+    pub async fn delete_connection(&self, account_id: i64, id: i64) -> Result<Connection> {
+        let before = self.connection(account_id, id).await?;
+        let mut tx = self.begin().await?;
+        let gone = sqlx::query("DELETE FROM connections WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(CatalogError::not_found("connection", id));
+        }
+        search::unindex(&mut tx, search::Kind::Connection, id).await?;
+        audit::record(
+            &mut tx,
+            audit::NewEvent::system(account_id, "connection.delete", "connection", Some(id))
+                .before(serde_json::json!({"name": before.name, "type": before.kind, "fields": before.fields})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+
     pub async fn list_connections(
         &self,
         account_id: i64,

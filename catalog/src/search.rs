@@ -71,6 +71,16 @@ pub(crate) async fn index(
     Ok(())
 }
 
+/// Removes one object from the index, inside the caller's transaction.
+pub(crate) async fn unindex(tx: &mut Transaction<'static, Any>, kind: Kind, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM search_index WHERE kind = $1 AND ref_id = $2")
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Words of the query: letters and digits only, so no query syntax reaches the engine.
 pub fn words(query: &str) -> Vec<String> {
     query

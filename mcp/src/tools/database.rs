@@ -66,7 +66,7 @@ pub fn driver_error(e: DriverError) -> ToolError {
         DriverError::TableNotFound(_) => err = err.with_field("table_name"),
         DriverError::Config { .. } => {
             err = err.with_field("connection_id").with_hint(
-                "fix the connection with `pipewright connection add` (same name replaces it)",
+                "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
             )
         }
         _ => {}
