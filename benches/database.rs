@@ -1,0 +1,327 @@
+//! Database tools against the machine's PostgreSQL, in one run:
+//!   1. `preview_data` of 20 rows through the MCP HTTP endpoint of the release binary,
+//!      beside the same SELECT through tokio-postgres directly (the baseline);
+//!   2. `discover_schema`, a page of 100, on a database holding 10,000 tables.
+//!
+//!   cargo bench --bench database        (or scripts/bench)
+//!
+//! Needs PostgreSQL at PIPEWRIGHT_TEST_POSTGRES_URL (default
+//! postgres://postgres@127.0.0.1:5432/postgres); creates two databases and drops them.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use tokio_postgres::NoTls;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
+const ITERATIONS: usize = 300;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn db_url(db: &str) -> String {
+    format!("{}/{db}", admin_url().rsplit_once('/').unwrap().0)
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
+    tokio::spawn(conn);
+    c
+}
+
+fn pipewright(data: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
+
+async fn run() {
+    let admin = connect(&admin_url()).await;
+    let stamp = std::process::id();
+    let shop = format!("pw_bench_shop_{stamp}");
+    let wide = format!("pw_bench_wide_{stamp}");
+    for db in [&shop, &wide] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+    }
+    // In a task, so a panic still lets the databases be dropped.
+    let outcome = tokio::spawn(measure(shop.clone(), wide.clone())).await;
+    for db in [&shop, &wide] {
+        let _ = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await;
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn measure(shop: String, wide: String) {
+    let (shop, wide) = (shop.as_str(), wide.as_str());
+    // ---- data: 10,000 orders of mixed types; 10,000 one-column tables.
+    let c = connect(&db_url(shop)).await;
+    c.batch_execute(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id integer, status text, total numeric(12,2),
+                              ordered_at timestamptz, shipped boolean, note varchar(200), weight double precision);
+         INSERT INTO orders SELECT g, g % 997, CASE WHEN g % 3 = 0 THEN 'shipped' ELSE 'open' END, g * 1.25,
+                               '2024-01-01'::timestamptz + g * interval '1 minute', g % 2 = 0, 'order number ' || g, g / 7.0
+           FROM generate_series(1, 10000) g;
+         ANALYZE orders;",
+    )
+    .await
+    .unwrap();
+    let w = connect(&db_url(wide)).await;
+    // A thousand tables per transaction (each CREATE holds a lock until commit).
+    for batch in 0..10 {
+        w.batch_execute(&format!(
+            "DO $$ BEGIN FOR i IN {}..{} LOOP EXECUTE format('CREATE TABLE t%s (id int)', lpad(i::text, 5, '0')); END LOOP; END $$;",
+            batch * 1000 + 1,
+            batch * 1000 + 1000
+        ))
+        .await
+        .unwrap();
+    }
+
+    // ---- the server, an account, a token, two connections.
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    pipewright(
+        d,
+        &[
+            "account",
+            "create",
+            "--subdomain",
+            "bench",
+            "--owner",
+            "bench@example.com",
+        ],
+    );
+    let token = pipewright(
+        d,
+        &["token", "create", "--account", "bench", "--name", "bench"],
+    );
+    let conn = |name: &str, db: &str| {
+        pipewright(
+            d,
+            &[
+                "connection",
+                "add",
+                "--account",
+                "bench",
+                "--name",
+                name,
+                "--type",
+                "postgres",
+                "--set",
+                "host=127.0.0.1",
+                "--set",
+                "port=5432",
+                "--set",
+                &format!("database={db}"),
+                "--set",
+                "user=postgres",
+            ],
+        )
+    };
+    let shop_id: i64 = conn("shop", shop).parse().unwrap();
+    let wide_id: i64 = conn("wide", wide).parse().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(d)
+        .env("PIPEWRIGHT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let l = lines.next().expect("server output").unwrap();
+        if let Some(a) = l.strip_prefix("pipewright listening on ") {
+            break a.trim().to_string();
+        }
+    };
+    let _server = Server(child);
+    let url = format!("{base}/bench/api/mcp");
+    let http = reqwest::Client::new();
+    let post = |body: Value, session: Option<String>| {
+        let mut r = http
+            .post(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        if let Some(s) = session {
+            r = r.header("mcp-session-id", s);
+        }
+        r.send()
+    };
+    let init = post(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}), None)
+        .await
+        .unwrap();
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let _ = init.text().await;
+    post(
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        Some(session.clone()),
+    )
+    .await
+    .unwrap();
+    let call = |name: &'static str, args: Value| {
+        let session = session.clone();
+        let fut = post(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}}),
+            Some(session),
+        );
+        async move {
+            let body = fut.await.unwrap().text().await.unwrap();
+            assert!(body.contains("\"isError\":false"), "{name}: {body}");
+            body
+        }
+    };
+
+    // ---- 1. preview_data 20 rows vs tokio-postgres directly.
+    let preview_args = json!({"connection_id": shop_id, "table_name": "orders", "row_count": 20});
+    for _ in 0..20 {
+        call("preview_data", preview_args.clone()).await;
+    }
+    let mut mcp = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        call("preview_data", preview_args.clone()).await;
+        mcp.push(t.elapsed());
+    }
+    let direct_sql = "SELECT id, customer_id, status, total::text, ordered_at, shipped, note, weight FROM orders LIMIT 20";
+    for _ in 0..20 {
+        c.query(direct_sql, &[]).await.unwrap();
+    }
+    let mut direct = Vec::with_capacity(ITERATIONS);
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        let rows = c.query(direct_sql, &[]).await.unwrap();
+        assert_eq!(rows.len(), 20);
+        direct.push(t.elapsed());
+    }
+    mcp.sort();
+    direct.sort();
+
+    // ---- 2. discover_schema on 10,000 tables, a page of 100.
+    let mut pages = Vec::with_capacity(50);
+    for i in 0..50 {
+        let t = Instant::now();
+        let body = call(
+            "discover_schema",
+            json!({"connection_id": wide_id, "limit": 100, "offset": i * 100}),
+        )
+        .await;
+        pages.push(t.elapsed());
+        assert!(body.contains("\"total\":10000"), "{body}");
+    }
+    pages.sort();
+    let mut searched = Vec::with_capacity(50);
+    for _ in 0..50 {
+        let t = Instant::now();
+        call(
+            "discover_schema",
+            json!({"connection_id": wide_id, "limit": 100, "search": "t099"}),
+        )
+        .await;
+        searched.push(t.elapsed());
+    }
+    searched.sort();
+
+    println!(
+        "PostgreSQL {} on loopback, {ITERATIONS} sequential calls each, 2 cores",
+        c.query_one("SHOW server_version", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0)
+    );
+    println!();
+    println!("{:<58} {:>9} {:>9}", "", "p50 ms", "p99 ms");
+    let row = |label: &str, v: &[Duration]| {
+        println!(
+            "{label:<58} {:>9.3} {:>9.3}",
+            percentile(v, 0.5),
+            percentile(v, 0.99)
+        )
+    };
+    row(
+        "preview_data, 20 rows, via MCP HTTP (auth, session, SSE)",
+        &mcp,
+    );
+    row(
+        "same SELECT via tokio-postgres directly (baseline)",
+        &direct,
+    );
+    let (m50, d50) = (percentile(&mcp, 0.5), percentile(&direct, 0.5));
+    println!(
+        "ratio p50: {:.2}x; overhead p50: {:.3} ms (goal: <= 1.5x baseline + 2 ms = {:.3} ms: {})",
+        m50 / d50,
+        m50 - d50,
+        1.5 * d50 + 2.0,
+        if m50 <= 1.5 * d50 + 2.0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
+    println!();
+    row("discover_schema, page of 100 of 10,000 tables", &pages);
+    row("discover_schema, search over 10,000 tables", &searched);
+    println!(
+        "goal: page of 100 <= 300 ms: {}",
+        if percentile(&pages, 0.5) <= 300.0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
+}
