@@ -7,5 +7,6 @@
 pub mod database;
 pub mod error;
 pub mod sanitize;
+pub mod tls;
 
 pub use error::DriverError;

@@ -50,6 +50,7 @@ fn config(
         password: password.map(Secret::new),
         path: None,
         tls_mode: TlsMode::Disable,
+        tls_ca_file: None,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(2),
         max_concurrent: 4,

@@ -74,6 +74,9 @@ pub struct DatabaseConfig {
     /// SQLite: the database file.
     pub path: Option<PathBuf>,
     pub tls_mode: TlsMode,
+    /// PEM file of the CA that signed the server's certificate (verify-ca / verify-full);
+    /// without it, the Mozilla roots.
+    pub tls_ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
     /// Queries allowed to run at once on this connection, so an assistant cannot flood a
@@ -142,6 +145,11 @@ impl DatabaseConfig {
                 .and_then(|v| v.as_str())
                 .map(PathBuf::from),
             tls_mode: TlsMode::parse(&text("tls_mode"))?,
+            tls_ca_file: fields
+                .get("tls_ca_file")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(
                 fields

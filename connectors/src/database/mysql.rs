@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use mysql_async::{
     consts::{ColumnFlags, ColumnType},
     prelude::Queryable,
-    Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Value as MyValue,
+    Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, SslOpts, Value as MyValue,
 };
 use serde_json::Value;
 
@@ -27,48 +27,72 @@ const BINARY_CHARSET: u16 = 63;
 
 pub struct MySql {
     cfg: DatabaseConfig,
-    pool: Pool,
+    /// Plaintext connections (`disable`, and `prefer` when the server offers no TLS).
+    plain: Pool,
+    /// TLS connections, for every mode but `disable`.
+    tls: Option<Pool>,
+    /// Set once a `prefer` connection found the server without TLS.
+    no_tls_offered: std::sync::OnceLock<()>,
     /// Learned on first use: MariaDB and MySQL name the statement time limit differently.
     mariadb: std::sync::OnceLock<bool>,
 }
 
 impl MySql {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
-        if matches!(
-            cfg.tls_mode,
-            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull
-        ) {
-            return Err(DriverError::Unsupported(format!(
-                "tls_mode {:?} is not supported by this build yet; use disable or prefer (prefer connects without TLS)",
-                cfg.tls_mode
-            )));
-        }
-        let constraints = PoolConstraints::new(0, cfg.max_concurrent.max(1)).expect("0 <= max");
-        let opts = OptsBuilder::default()
-            .ip_or_hostname(cfg.host.clone())
-            .tcp_port(cfg.port)
-            .user(Some(cfg.user.clone()))
-            .pass(cfg.password.as_ref().map(|p| p.expose().to_string()))
-            .db_name((!cfg.database.is_empty()).then(|| cfg.database.clone()))
-            .prefer_socket(false)
-            .pool_opts(
-                PoolOpts::default()
-                    .with_constraints(constraints)
-                    .with_inactive_connection_ttl(Duration::from_secs(60))
-                    .with_ttl_check_interval(Duration::from_secs(30)),
-            );
+        let plain = Pool::new(Opts::from(opts(&cfg, None)));
+        let tls = match cfg.tls_mode {
+            TlsMode::Disable => None,
+            mode => {
+                let mut ssl = SslOpts::default();
+                if let Some(ca) = &cfg.tls_ca_file {
+                    if !ca.is_file() {
+                        return Err(DriverError::config(
+                            "tls_ca_file",
+                            format!("{} is not a readable file", ca.display()),
+                        ));
+                    }
+                    ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+                }
+                ssl = match mode {
+                    TlsMode::Prefer | TlsMode::Require => ssl
+                        .with_danger_accept_invalid_certs(true)
+                        .with_danger_skip_domain_validation(true),
+                    TlsMode::VerifyCa => ssl.with_danger_skip_domain_validation(true),
+                    _ => ssl,
+                };
+                Some(Pool::new(Opts::from(opts(&cfg, Some(ssl)))))
+            }
+        };
         Ok(MySql {
-            pool: Pool::new(Opts::from(opts)),
             cfg,
+            plain,
+            tls,
             mariadb: std::sync::OnceLock::new(),
+            no_tls_offered: std::sync::OnceLock::new(),
         })
     }
 
     async fn conn(&self) -> Result<Conn> {
-        tokio::time::timeout(self.cfg.connect_timeout, self.pool.get_conn())
+        let pool = match &self.tls {
+            Some(tls) if self.no_tls_offered.get().is_none() => tls,
+            _ => &self.plain,
+        };
+        let got = tokio::time::timeout(self.cfg.connect_timeout, pool.get_conn())
             .await
-            .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?
-            .map_err(|e| self.error(e))
+            .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?;
+        match got {
+            // `prefer`: the server has no TLS, so go on without it.
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if self.cfg.tls_mode == TlsMode::Prefer => {
+                let _ = self.no_tls_offered.set(());
+                tokio::time::timeout(self.cfg.connect_timeout, self.plain.get_conn())
+                    .await
+                    .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?
+                    .map_err(|e| self.error(e))
+            }
+            other => other.map_err(|e| self.error(e)),
+        }
     }
 
     fn error(&self, e: mysql_async::Error) -> DriverError {
@@ -86,6 +110,12 @@ impl MySql {
                 3024 | 1969 => DriverError::Timeout(self.cfg.statement_timeout),
                 _ => DriverError::Query(s.message),
             },
+            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => DriverError::Tls(
+                "the server does not offer TLS; use tls_mode disable or prefer, or enable TLS on the server".into(),
+            ),
+            mysql_async::Error::Io(io) if io.to_string().contains("TLS") || io.to_string().contains("certificate") => {
+                DriverError::Tls(io.to_string())
+            }
             mysql_async::Error::Io(io) => DriverError::Unreachable {
                 target: self.cfg.target(),
                 detail: io.to_string(),
@@ -103,6 +133,24 @@ impl MySql {
             .await
             .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
     }
+}
+
+fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
+    let constraints = PoolConstraints::new(0, cfg.max_concurrent.max(1)).expect("0 <= max");
+    OptsBuilder::default()
+        .ip_or_hostname(cfg.host.clone())
+        .tcp_port(cfg.port)
+        .user(Some(cfg.user.clone()))
+        .pass(cfg.password.as_ref().map(|p| p.expose().to_string()))
+        .db_name((!cfg.database.is_empty()).then(|| cfg.database.clone()))
+        .prefer_socket(false)
+        .ssl_opts(ssl)
+        .pool_opts(
+            PoolOpts::default()
+                .with_constraints(constraints)
+                .with_inactive_connection_ttl(Duration::from_secs(60))
+                .with_ttl_check_interval(Duration::from_secs(30)),
+        )
 }
 
 fn quote(ident: &str) -> String {

@@ -10,7 +10,7 @@ use std::{
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio_postgres::{error::SqlState, types::Type, Client, NoTls, Row};
+use tokio_postgres::{config::SslMode, error::SqlState, types::Type, Client, NoTls, Row};
 
 use super::{
     values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
@@ -55,15 +55,6 @@ impl Drop for Lease<'_> {
 
 impl Postgres {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
-        if matches!(
-            cfg.tls_mode,
-            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull
-        ) {
-            return Err(DriverError::Unsupported(format!(
-                "tls_mode {:?} is not supported by this build yet; use disable or prefer (prefer connects without TLS)",
-                cfg.tls_mode
-            )));
-        }
         let permits = Semaphore::new(cfg.max_concurrent.max(1));
         Ok(Postgres {
             cfg,
@@ -104,15 +95,43 @@ impl Postgres {
         if let Some(p) = &self.cfg.password {
             pg.password(p.expose());
         }
-        let (client, conn) = tokio::time::timeout(self.cfg.connect_timeout, pg.connect(NoTls))
-            .await
-            .map_err(|_| DriverError::Timeout(self.cfg.connect_timeout))?
-            .map_err(|e| self.error(e))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "postgres connection closed");
-            }
-        });
+        let timeout = self.cfg.connect_timeout;
+        let client =
+            match crate::tls::client_config(self.cfg.tls_mode, self.cfg.tls_ca_file.as_deref())? {
+                None => {
+                    pg.ssl_mode(SslMode::Disable);
+                    let (client, conn) = tokio::time::timeout(timeout, pg.connect(NoTls))
+                        .await
+                        .map_err(|_| DriverError::Timeout(timeout))?
+                        .map_err(|e| self.error(e))?;
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "postgres connection closed");
+                        }
+                    });
+                    client
+                }
+                Some(config) => {
+                    pg.ssl_mode(if self.cfg.tls_mode == TlsMode::Prefer {
+                        SslMode::Prefer
+                    } else {
+                        SslMode::Require
+                    });
+                    let (client, conn) = tokio::time::timeout(
+                        timeout,
+                        pg.connect(crate::tls::postgres::MakeRustls(config)),
+                    )
+                    .await
+                    .map_err(|_| DriverError::Timeout(timeout))?
+                    .map_err(|e| self.error(e))?;
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "postgres connection closed");
+                        }
+                    });
+                    client
+                }
+            };
         Ok(client)
     }
 
@@ -120,6 +139,11 @@ impl Postgres {
     fn error(&self, e: tokio_postgres::Error) -> DriverError {
         if let Some(db) = e.as_db_error() {
             let code = db.code();
+            if db.message().contains("no encryption") {
+                return DriverError::Tls(
+                    "the server accepts only encrypted connections; set tls_mode to require, verify-ca or verify-full".into(),
+                );
+            }
             return if *code == SqlState::INVALID_PASSWORD
                 || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
             {
@@ -144,6 +168,14 @@ impl Postgres {
         if text.contains("timeout") || text.contains("timed out") {
             return DriverError::Timeout(self.cfg.connect_timeout);
         }
+        let chain = error_chain(&e);
+        if chain.contains("certificate")
+            || chain.contains("TLS")
+            || chain.contains("tls")
+            || chain.contains("SSL")
+        {
+            return DriverError::Tls(chain);
+        }
         let detail = std::error::Error::source(&e)
             .map(|s| s.to_string())
             .unwrap_or(text);
@@ -159,6 +191,18 @@ impl Postgres {
             .await
             .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
     }
+}
+
+/// An error and its causes, joined: rustls's reason sits a few sources down.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
 }
 
 fn quote(ident: &str) -> String {
