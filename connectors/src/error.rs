@@ -28,6 +28,8 @@ pub enum DriverError {
     Unsupported(String),
     #[error("the database refused the query: {0}")]
     Query(String),
+    #[error("SSH tunnel {0}")]
+    Tunnel(String),
     #[error("the connection is misconfigured: {field}: {message}")]
     Config { field: String, message: String },
 }
@@ -52,6 +54,7 @@ impl DriverError {
             DriverError::TableNotFound(_) => "table_not_found",
             DriverError::Unsupported(_) => "unsupported",
             DriverError::Query(_) => "query_failed",
+            DriverError::Tunnel(_) => "tunnel",
             DriverError::Config { .. } => "misconfigured",
         }
     }

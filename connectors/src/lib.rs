@@ -8,5 +8,6 @@ pub mod database;
 pub mod error;
 pub mod sanitize;
 pub mod tls;
+pub mod tunnel;
 
 pub use error::DriverError;

@@ -51,6 +51,8 @@ fn config(
         path: None,
         tls_mode: TlsMode::Disable,
         tls_ca_file: None,
+        tunnel: None,
+        connect_to: None,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(2),
         max_concurrent: 4,
@@ -131,7 +133,7 @@ impl Pg {
     }
 
     fn driver(&self, user: &str, password: Option<&str>) -> std::sync::Arc<dyn DatabaseDriver> {
-        database::open(config(DbKind::Postgres, 5432, &self.db, user, password)).unwrap()
+        database::open_direct(config(DbKind::Postgres, 5432, &self.db, user, password)).unwrap()
     }
 
     async fn drop(self) {
@@ -370,7 +372,7 @@ async fn postgres_test_connection_reports_each_failure() {
             .unwrap_err();
         assert!(matches!(e, DriverError::AuthFailed { .. }), "{e:?}");
         assert!(!e.to_string().contains("LEAKCHECK"));
-        let e = database::open(config(
+        let e = database::open_direct(config(
             DbKind::Postgres,
             5432,
             "no_such_db_here",
@@ -382,7 +384,7 @@ async fn postgres_test_connection_reports_each_failure() {
         .await
         .unwrap_err();
         assert!(matches!(e, DriverError::DatabaseMissing { .. }), "{e:?}");
-        let e = database::open(config(DbKind::Postgres, 1, &pg.db, "postgres", None))
+        let e = database::open_direct(config(DbKind::Postgres, 1, &pg.db, "postgres", None))
             .unwrap()
             .test_connection()
             .await
@@ -555,7 +557,7 @@ impl Maria {
     }
 
     fn driver(&self, user: &str, password: Option<&str>) -> std::sync::Arc<dyn DatabaseDriver> {
-        database::open(config(DbKind::MySql, 3306, &self.db, user, password)).unwrap()
+        database::open_direct(config(DbKind::MySql, 3306, &self.db, user, password)).unwrap()
     }
 
     async fn drop(self) {
@@ -687,13 +689,13 @@ async fn mariadb_discovery_failures_and_guards() {
             .await
             .unwrap_err();
         assert!(matches!(e, DriverError::AuthFailed { .. }), "{e:?}");
-        let e = database::open(config(DbKind::MySql, 3306, "no_such_db_here", "root", None))
+        let e = database::open_direct(config(DbKind::MySql, 3306, "no_such_db_here", "root", None))
             .unwrap()
             .test_connection()
             .await
             .unwrap_err();
         assert!(matches!(e, DriverError::DatabaseMissing { .. }), "{e:?}");
-        let e = database::open(config(DbKind::MySql, 1, &m.db, "root", None))
+        let e = database::open_direct(config(DbKind::MySql, 1, &m.db, "root", None))
             .unwrap()
             .test_connection()
             .await

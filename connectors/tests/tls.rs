@@ -59,7 +59,7 @@ fn driver(
     mode: TlsMode,
     ca: Option<&PathBuf>,
 ) -> Result<Arc<dyn DatabaseDriver>, DriverError> {
-    database::open(DatabaseConfig {
+    database::open_direct(DatabaseConfig {
         kind,
         host: host.into(),
         port,
@@ -69,6 +69,8 @@ fn driver(
         path: None,
         tls_mode: mode,
         tls_ca_file: ca.cloned(),
+        tunnel: None,
+        connect_to: None,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(5),
         max_concurrent: 2,

@@ -39,9 +39,11 @@ impl DriverCache {
             .open_secrets(sealer, account_id, conn.id)
             .await
             .map_err(ToolError::from)?;
-        let cfg = DatabaseConfig::from_fields(kind, &conn.fields, secrets.remove("password"))
+        let cfg = DatabaseConfig::from_fields(kind, &conn.fields, std::mem::take(&mut secrets))
             .map_err(crate::tools::database::driver_error)?;
-        let driver = database::open(cfg).map_err(crate::tools::database::driver_error)?;
+        let driver = database::open(cfg)
+            .await
+            .map_err(crate::tools::database::driver_error)?;
         self.open
             .lock()
             .unwrap()

@@ -79,6 +79,11 @@ pub struct DatabaseConfig {
     pub tls_ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
+    /// Reach the server through this SSH tunnel.
+    pub tunnel: Option<crate::tunnel::SshConfig>,
+    /// Connect to this address instead of resolving `host` (set when a tunnel is up;
+    /// `host` still names the server for TLS).
+    pub connect_to: Option<std::net::SocketAddr>,
     /// Queries allowed to run at once on this connection, so an assistant cannot flood a
     /// production database.
     pub max_concurrent: usize,
@@ -116,8 +121,9 @@ impl DatabaseConfig {
     pub fn from_fields(
         kind: DbKind,
         fields: &serde_json::Map<String, serde_json::Value>,
-        password: Option<String>,
+        mut secrets: std::collections::BTreeMap<String, String>,
     ) -> Result<DatabaseConfig, DriverError> {
+        let password = secrets.remove("password");
         let text = |k: &str| {
             fields
                 .get(k)
@@ -132,6 +138,43 @@ impl DatabaseConfig {
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 .and_then(|p| u16::try_from(p).ok())
                 .ok_or_else(|| DriverError::config("port", "must be a number from 1 to 65535"))?,
+        };
+        let tunnel = match text("tunnel_type").as_str() {
+            "" | "none" => None,
+            "ssh" => Some(crate::tunnel::SshConfig {
+                host: match text("ssh_host") {
+                    h if h.is_empty() => {
+                        return Err(DriverError::config(
+                            "ssh_host",
+                            "set the SSH server to tunnel through",
+                        ))
+                    }
+                    h => h,
+                },
+                port: fields
+                    .get("ssh_port")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(22),
+                user: match text("ssh_user") {
+                    u if u.is_empty() => {
+                        return Err(DriverError::config("ssh_user", "set the SSH user"))
+                    }
+                    u => u,
+                },
+                password: secrets.remove("ssh_password").map(Secret::new),
+                private_key: secrets.remove("ssh_private_key").map(Secret::new),
+                passphrase: secrets.remove("ssh_passphrase").map(Secret::new),
+                host_key_fingerprint: Some(text("ssh_host_key_fingerprint"))
+                    .filter(|f| !f.is_empty()),
+                timeout: std::time::Duration::from_secs(10),
+            }),
+            other => {
+                return Err(DriverError::config(
+                    "tunnel_type",
+                    format!("`{other}` is not a tunnel type; use none or ssh"),
+                ))
+            }
         };
         let cfg = DatabaseConfig {
             kind,
@@ -158,13 +201,10 @@ impl DatabaseConfig {
                     .unwrap_or(10)
                     .clamp(1, 300),
             ),
+            tunnel,
+            connect_to: None,
             max_concurrent: 4,
         };
-        if text("tunnel_type") == "ssh" {
-            return Err(DriverError::Unsupported(
-                "SSH tunnels are not supported by this build yet; connect directly (tunnel_type none) or through a local port forward".into(),
-            ));
-        }
         match kind {
             DbKind::Sqlite if cfg.path.is_none() => Err(DriverError::config(
                 "path",

@@ -103,8 +103,53 @@ pub trait DatabaseDriver: Send + Sync {
     ) -> Result<Preview>;
 }
 
-/// Opens the driver for a connection.
-pub fn open(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
+/// Opens the driver for a connection, first opening its SSH tunnel if it has one (so a
+/// bad bastion, key or password is reported here).
+pub async fn open(mut cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
+    let Some(ssh) = cfg.tunnel.take() else {
+        return open_direct(cfg);
+    };
+    let tunnel = crate::tunnel::Tunnel::open(ssh, cfg.host.clone(), cfg.port).await?;
+    cfg.connect_to = Some(tunnel.local);
+    Ok(Arc::new(Tunneled {
+        inner: open_direct(cfg)?,
+        _tunnel: tunnel,
+    }))
+}
+
+/// A driver whose connections go through an SSH tunnel that lives as long as it does.
+struct Tunneled {
+    inner: Arc<dyn DatabaseDriver>,
+    _tunnel: crate::tunnel::Tunnel,
+}
+
+#[async_trait]
+impl DatabaseDriver for Tunneled {
+    fn dialect(&self) -> Dialect {
+        self.inner.dialect()
+    }
+    async fn test_connection(&self) -> Result<Ping> {
+        self.inner.test_connection().await
+    }
+    async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
+        self.inner.list_tables(q).await
+    }
+    async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
+        self.inner.describe_table(t).await
+    }
+    async fn preview(
+        &self,
+        t: &TableRef,
+        columns: &[ColumnInfo],
+        row_count: u32,
+        filter: Option<&Predicate>,
+    ) -> Result<Preview> {
+        self.inner.preview(t, columns, row_count, filter).await
+    }
+}
+
+/// Opens a driver that connects directly, ignoring any tunnel in `cfg`.
+pub fn open_direct(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
     Ok(match cfg.kind {
         DbKind::Postgres => Arc::new(postgres::Postgres::new(cfg)?),
         DbKind::MySql => Arc::new(mysql::MySql::new(cfg)?),

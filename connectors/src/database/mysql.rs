@@ -137,9 +137,14 @@ impl MySql {
 
 fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
     let constraints = PoolConstraints::new(0, cfg.max_concurrent.max(1)).expect("0 <= max");
+    // Through a tunnel, connect to its local end.
+    let (host, port) = match cfg.connect_to {
+        Some(addr) => (addr.ip().to_string(), addr.port()),
+        None => (cfg.host.clone(), cfg.port),
+    };
     OptsBuilder::default()
-        .ip_or_hostname(cfg.host.clone())
-        .tcp_port(cfg.port)
+        .ip_or_hostname(host)
+        .tcp_port(port)
         .user(Some(cfg.user.clone()))
         .pass(cfg.password.as_ref().map(|p| p.expose().to_string()))
         .db_name((!cfg.database.is_empty()).then(|| cfg.database.clone()))

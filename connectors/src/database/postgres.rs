@@ -87,13 +87,17 @@ impl Postgres {
     async fn connect(&self) -> Result<Client> {
         let mut pg = tokio_postgres::Config::new();
         pg.host(&self.cfg.host)
-            .port(self.cfg.port)
+            .port(self.cfg.connect_to.map_or(self.cfg.port, |a| a.port()))
             .user(&self.cfg.user)
             .dbname(&self.cfg.database)
             .application_name("pipewright")
             .connect_timeout(self.cfg.connect_timeout);
         if let Some(p) = &self.cfg.password {
             pg.password(p.expose());
+        }
+        if let Some(addr) = self.cfg.connect_to {
+            // Through a tunnel: connect to its local end, still naming the server for TLS.
+            pg.hostaddr(addr.ip());
         }
         let timeout = self.cfg.connect_timeout;
         let client =

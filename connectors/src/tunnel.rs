@@ -1,0 +1,202 @@
+//! SSH tunnels (russh, `direct-tcpip`): a database behind a bastion is reached through a
+//! loopback port that forwards each connection over one SSH session, reconnected when it
+//! drops. Password or key authentication; the host key is checked against a pinned
+//! SHA-256 fingerprint when one is configured.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use russh::{
+    client::{self, Handle},
+    keys::{decode_secret_key, HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate},
+};
+use tokio::{net::TcpListener, sync::Mutex, task::JoinHandle};
+
+use crate::{database::Secret, error::DriverError};
+
+#[derive(Debug, Clone)]
+pub struct SshConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<Secret>,
+    /// An OpenSSH private key (PEM text), with its passphrase if it has one.
+    pub private_key: Option<Secret>,
+    pub passphrase: Option<Secret>,
+    /// `SHA256:…` as `ssh-keygen -lf` prints it; without it any host key is accepted.
+    pub host_key_fingerprint: Option<String>,
+    pub timeout: Duration,
+}
+
+/// A running tunnel: connect to `local` to reach the target through SSH.
+pub struct Tunnel {
+    pub local: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct HostKeyCheck {
+    pinned: Option<String>,
+    seen: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let fingerprint = match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                key.fingerprint(HashAlg::Sha256).to_string()
+            }
+            PublicKeyOrCertificate::Certificate(c) => {
+                c.public_key().fingerprint(HashAlg::Sha256).to_string()
+            }
+        };
+        *self.seen.lock().unwrap() = Some(fingerprint.clone());
+        Ok(self
+            .pinned
+            .as_deref()
+            .is_none_or(|p| p.trim() == fingerprint))
+    }
+}
+
+fn tunnel_error(cfg: &SshConfig, what: impl std::fmt::Display) -> DriverError {
+    DriverError::Tunnel(format!("{}@{}:{}: {what}", cfg.user, cfg.host, cfg.port))
+}
+
+async fn session(cfg: &SshConfig) -> Result<Handle<HostKeyCheck>, DriverError> {
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let handler = HostKeyCheck {
+        pinned: cfg.host_key_fingerprint.clone(),
+        seen: seen.clone(),
+    };
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(30)),
+        ..Default::default()
+    });
+    let connected = tokio::time::timeout(
+        cfg.timeout,
+        client::connect(config, (cfg.host.as_str(), cfg.port), handler),
+    )
+    .await
+    .map_err(|_| tunnel_error(cfg, "timed out connecting to the SSH server"))?;
+    let mut handle = match connected {
+        Ok(h) => h,
+        Err(russh::Error::UnknownKey) => {
+            let got = seen.lock().unwrap().clone().unwrap_or_default();
+            return Err(tunnel_error(
+                cfg,
+                format!("host key {got} does not match the pinned ssh_host_key_fingerprint; if the server's key really changed, update the connection"),
+            ));
+        }
+        Err(e) => {
+            return Err(tunnel_error(
+                cfg,
+                format!("cannot connect to the SSH server: {e}"),
+            ))
+        }
+    };
+    let ok = if let Some(key) = &cfg.private_key {
+        let key = decode_secret_key(key.expose(), cfg.passphrase.as_ref().map(|p| p.expose()))
+            .map_err(|_| tunnel_error(cfg, "ssh_private_key cannot be read (not an OpenSSH private key, or a wrong ssh_passphrase)"))?;
+        let hash = handle
+            .best_supported_rsa_hash()
+            .await
+            .ok()
+            .flatten()
+            .flatten();
+        handle
+            .authenticate_publickey(
+                cfg.user.clone(),
+                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+            )
+            .await
+            .map_err(|e| tunnel_error(cfg, e))?
+            .success()
+    } else if let Some(pw) = &cfg.password {
+        handle
+            .authenticate_password(cfg.user.clone(), pw.expose())
+            .await
+            .map_err(|e| tunnel_error(cfg, e))?
+            .success()
+    } else {
+        return Err(DriverError::config(
+            "ssh_password",
+            "an SSH tunnel needs ssh_password or ssh_private_key",
+        ));
+    };
+    if !ok {
+        return Err(tunnel_error(
+            cfg,
+            "SSH authentication failed; check ssh_user and its password or key",
+        ));
+    }
+    Ok(handle)
+}
+
+impl Tunnel {
+    /// Connects (so a bad host, key or password fails here, clearly), then forwards every
+    /// connection made to the returned local address to `target_host:target_port`, as
+    /// seen from the SSH server.
+    pub async fn open(
+        cfg: SshConfig,
+        target_host: String,
+        target_port: u16,
+    ) -> Result<Tunnel, DriverError> {
+        let first = session(&cfg).await?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| tunnel_error(&cfg, format!("cannot open a local port: {e}")))?;
+        let local = listener.local_addr().expect("bound");
+        let shared = Arc::new(Mutex::new(first));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let shared = shared.clone();
+                let cfg = cfg.clone();
+                let target_host = target_host.clone();
+                tokio::spawn(async move {
+                    let channel = {
+                        let mut handle = shared.lock().await;
+                        if handle.is_closed() {
+                            match session(&cfg).await {
+                                Ok(h) => *handle = h,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "SSH tunnel cannot reconnect");
+                                    return;
+                                }
+                            }
+                        }
+                        handle
+                            .channel_open_direct_tcpip(
+                                target_host.clone(),
+                                target_port.into(),
+                                "127.0.0.1",
+                                0,
+                            )
+                            .await
+                    };
+                    match channel {
+                        Ok(ch) => {
+                            let mut stream = ch.into_stream();
+                            let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "SSH server refused to forward"),
+                    }
+                });
+            }
+        });
+        Ok(Tunnel { local, task })
+    }
+}
