@@ -23,6 +23,16 @@ use rustls::{
 
 use crate::{database::TlsMode, error::DriverError};
 
+/// Makes ring the process-wide rustls provider. Two providers are compiled in (tiberius
+/// pulls aws-lc-rs through tokio-rustls's defaults), and a library that asks rustls for
+/// "the default" would otherwise find none and panic. Idempotent.
+pub fn install_default_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ring::default_provider().install_default();
+    });
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
 }

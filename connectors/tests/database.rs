@@ -761,3 +761,30 @@ async fn mariadb_discovery_failures_and_guards() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_timeout() {
+    // A listener that accepts and then says nothing, like a firewall that swallows packets.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            open.push(s);
+        }
+    });
+    for kind in [DbKind::Postgres, DbKind::MySql, DbKind::MsSql] {
+        let mut cfg = config(kind, port, "db", "user", Some("pw"));
+        cfg.connect_timeout = Duration::from_millis(500);
+        let started = std::time::Instant::now();
+        let e = database::open_direct(cfg)
+            .unwrap()
+            .test_connection()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, DriverError::Timeout(_)), "{kind:?}: {e:?}");
+        assert!(e.to_string().contains("timed out"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{kind:?}");
+    }
+    held.abort();
+}

@@ -2,6 +2,7 @@
 //! connection's `type`.
 
 mod config;
+mod mssql;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -15,7 +16,7 @@ use serde::Serialize;
 pub use config::{DatabaseConfig, DbKind, Secret, TlsMode};
 
 use crate::{
-    error::{DriverError, Result},
+    error::Result,
     sanitize::{Dialect, Predicate},
 };
 
@@ -150,15 +151,12 @@ impl DatabaseDriver for Tunneled {
 
 /// Opens a driver that connects directly, ignoring any tunnel in `cfg`.
 pub fn open_direct(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
+    crate::tls::install_default_provider();
     Ok(match cfg.kind {
         DbKind::Postgres => Arc::new(postgres::Postgres::new(cfg)?),
         DbKind::MySql => Arc::new(mysql::MySql::new(cfg)?),
         DbKind::Sqlite => Arc::new(sqlite::Sqlite::new(cfg)?),
-        DbKind::MsSql => {
-            return Err(DriverError::Unsupported(
-                "SQL Server connections cannot be opened yet: the SQL Server driver is not built in this release".into(),
-            ))
-        }
+        DbKind::MsSql => Arc::new(mssql::MsSql::new(cfg)?),
     })
 }
 
