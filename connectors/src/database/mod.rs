@@ -4,7 +4,9 @@
 mod config;
 mod mssql;
 mod mysql;
+mod pool;
 mod postgres;
+pub mod sql;
 mod sqlite;
 pub mod values;
 
@@ -16,7 +18,7 @@ use serde::Serialize;
 pub use config::{DatabaseConfig, DbKind, Secret, TlsMode};
 
 use crate::{
-    error::Result,
+    error::{DriverError, Result},
     sanitize::{Dialect, Predicate},
 };
 
@@ -158,6 +160,17 @@ pub fn open_direct(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
         DbKind::Sqlite => Arc::new(sqlite::Sqlite::new(cfg)?),
         DbKind::MsSql => Arc::new(mssql::MsSql::new(cfg)?),
     })
+}
+
+/// Runs `f` under the statement timeout plus a little grace for the round trips around
+/// it; past that the work is dropped (and with it, its connection).
+pub(crate) async fn bounded<T>(
+    timeout: std::time::Duration,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(timeout + std::time::Duration::from_secs(2), f)
+        .await
+        .map_err(|_| DriverError::Timeout(timeout))?
 }
 
 /// Rows returned at most by `preview`, whatever is asked.

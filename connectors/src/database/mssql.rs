@@ -7,23 +7,18 @@
 //! value mapping are unit-tested here, and `tests/mssql.rs` runs against a real server
 //! only when `PIPEWRIGHT_MSSQL_URL` is set.
 
-use std::{
-    borrow::Cow,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, time::Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql, Row};
-use tokio::{
-    net::TcpStream,
-    sync::{Semaphore, SemaphorePermit},
-};
+use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::{
-    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
+    bounded,
+    pool::{Lease, Pool},
+    sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
     TableQuery, TableRef, TlsMode,
 };
 use crate::{
@@ -33,63 +28,9 @@ use crate::{
 
 type Conn = Client<Compat<TcpStream>>;
 
-const IDLE_TTL: Duration = Duration::from_secs(60);
-
 pub struct MsSql {
     cfg: DatabaseConfig,
-    idle: Mutex<Vec<(Conn, Instant)>>,
-    permits: Semaphore,
-}
-
-struct Lease<'a> {
-    owner: &'a MsSql,
-    conn: Option<Conn>,
-    _permit: SemaphorePermit<'a>,
-}
-
-impl Lease<'_> {
-    fn conn(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("leased connection")
-    }
-    /// Returns the connection to the pool; a lease dropped without this (an error, a
-    /// timeout) closes its connection instead.
-    fn release(mut self) {
-        if let Some(c) = self.conn.take() {
-            self.owner.idle.lock().unwrap().push((c, Instant::now()));
-        }
-    }
-}
-
-fn quote(ident: &str) -> String {
-    format!("[{}]", ident.replace(']', "]]"))
-}
-
-/// The preview statement: `SELECT TOP (n) [a], [b] FROM [s].[t] WHERE … ` with every
-/// identifier bracket-quoted.
-pub fn preview_sql(
-    t: &TableRef,
-    columns: &[ColumnInfo],
-    row_count: u32,
-    filter: Option<&Predicate>,
-) -> String {
-    let select = columns
-        .iter()
-        .map(|c| quote(&c.name))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let table = match &t.schema {
-        Some(s) => format!("{}.{}", quote(s), quote(&t.name)),
-        None => quote(&t.name),
-    };
-    let mut sql = format!(
-        "SELECT TOP ({}) {select} FROM {table}",
-        row_count.min(super::MAX_PREVIEW_ROWS)
-    );
-    if let Some(f) = filter {
-        sql.push_str(" WHERE ");
-        sql.push_str(f.sql());
-    }
-    sql
+    pool: Pool<Conn>,
 }
 
 /// How a SQL Server type name appears in JSON.
@@ -163,12 +104,8 @@ const CAN_WRITE: &str = "SELECT CAST(CASE WHEN IS_SRVROLEMEMBER('sysadmin') = 1 
 
 impl MsSql {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
-        let permits = Semaphore::new(cfg.max_concurrent.max(1));
-        Ok(MsSql {
-            cfg,
-            idle: Mutex::new(Vec::new()),
-            permits,
-        })
+        let pool = Pool::new(cfg.max_concurrent);
+        Ok(MsSql { cfg, pool })
     }
 
     fn config(&self) -> Result<Config> {
@@ -226,25 +163,10 @@ impl MsSql {
         .map_err(|_| DriverError::Timeout(timeout))?
     }
 
-    async fn lease(&self) -> Result<Lease<'_>> {
-        let permit = tokio::time::timeout(self.cfg.statement_timeout, self.permits.acquire())
+    async fn lease(&self) -> Result<Lease<'_, Conn>> {
+        self.pool
+            .lease(self.cfg.statement_timeout, |_| true, || self.connect())
             .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-            .expect("semaphore never closed");
-        let reused = {
-            let mut idle = self.idle.lock().unwrap();
-            idle.retain(|(_, at)| at.elapsed() < IDLE_TTL);
-            idle.pop().map(|(c, _)| c)
-        };
-        let conn = match reused {
-            Some(c) => c,
-            None => self.connect().await?,
-        };
-        Ok(Lease {
-            owner: self,
-            conn: Some(conn),
-            _permit: permit,
-        })
     }
 
     fn error(&self, e: tiberius::error::Error) -> DriverError {
@@ -270,13 +192,6 @@ impl MsSql {
         }
     }
 
-    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        let limit = self.cfg.statement_timeout + Duration::from_secs(2);
-        tokio::time::timeout(limit, f)
-            .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-    }
-
     async fn rows(
         &self,
         c: &mut Conn,
@@ -300,9 +215,9 @@ impl DatabaseDriver for MsSql {
 
     async fn test_connection(&self) -> Result<Ping> {
         let started = Instant::now();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut l = self.lease().await?;
-            let rows = self.rows(l.conn(), "SELECT @@VERSION", &[]).await?;
+            let rows = self.rows(&mut l, "SELECT @@VERSION", &[]).await?;
             let version = rows
                 .first()
                 .and_then(|r| r.get::<&str, _>(0))
@@ -313,7 +228,7 @@ impl DatabaseDriver for MsSql {
                 .to_string();
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let can_write = self
-                .rows(l.conn(), CAN_WRITE, &[])
+                .rows(&mut l, CAN_WRITE, &[])
                 .await
                 .ok()
                 .and_then(|r| r.first().and_then(|r| r.get::<bool, _>(0)));
@@ -328,14 +243,10 @@ impl DatabaseDriver for MsSql {
     }
 
     async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut l = self.lease().await?;
             let rows = self
-                .rows(
-                    l.conn(),
-                    TABLES,
-                    &[&q.schema, &q.search, &q.offset, &q.limit],
-                )
+                .rows(&mut l, TABLES, &[&q.schema, &q.search, &q.offset, &q.limit])
                 .await?;
             let total = match rows.first() {
                 Some(r) => r.get::<i32, _>(3).unwrap_or(0) as i64,
@@ -358,9 +269,9 @@ impl DatabaseDriver for MsSql {
     }
 
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut l = self.lease().await?;
-            let rows = self.rows(l.conn(), DESCRIBE, &[&t.schema, &t.name]).await?;
+            let rows = self.rows(&mut l, DESCRIBE, &[&t.schema, &t.name]).await?;
             l.release();
             if rows.is_empty() {
                 return Err(DriverError::TableNotFound(t.display()));
@@ -388,11 +299,15 @@ impl DatabaseDriver for MsSql {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let sql = preview_sql(t, columns, row_count, filter);
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| sql::quote(Dialect::MsSql, &c.name))
+            .collect();
+        let sql = sql::preview(Dialect::MsSql, t, &select, row_count, filter);
         let lock_ms = self.cfg.statement_timeout.as_millis();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut l = self.lease().await?;
-            let c = l.conn();
+            let c = &mut l;
             c.simple_query(format!("SET LOCK_TIMEOUT {lock_ms}; BEGIN TRANSACTION"))
                 .await
                 .map_err(|e| self.error(e))?
@@ -450,8 +365,12 @@ mod tests {
             },
         )
         .unwrap();
+        let select: Vec<String> = [col("id"), col("Order Date")]
+            .iter()
+            .map(|c| sql::quote(Dialect::MsSql, &c.name))
+            .collect();
         assert_eq!(
-            preview_sql(&t, &[col("id"), col("Order Date")], 500, Some(&p)),
+            sql::preview(Dialect::MsSql, &t, &select, 500, Some(&p)),
             "SELECT TOP (200) [id], [Order Date] FROM [sales].[Order]]s] WHERE [Order Date] > '2024-01-01'"
         );
     }

@@ -14,8 +14,8 @@ use mysql_async::{
 use serde_json::Value;
 
 use super::{
-    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
-    TableQuery, TableRef, TlsMode,
+    bounded, sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo,
+    TablePage, TableQuery, TableRef, TlsMode,
 };
 use crate::{
     error::{DriverError, Result},
@@ -126,13 +126,6 @@ impl MySql {
             },
         }
     }
-
-    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        let limit = self.cfg.statement_timeout + Duration::from_secs(2);
-        tokio::time::timeout(limit, f)
-            .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-    }
 }
 
 fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
@@ -156,10 +149,6 @@ fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
                 .with_inactive_connection_ttl(Duration::from_secs(60))
                 .with_ttl_check_interval(Duration::from_secs(30)),
         )
-}
-
-fn quote(ident: &str) -> String {
-    format!("`{}`", ident.replace('`', "``"))
 }
 
 /// How an information_schema DATA_TYPE appears in JSON.
@@ -253,7 +242,7 @@ impl DatabaseDriver for MySql {
 
     async fn test_connection(&self) -> Result<Ping> {
         let started = Instant::now();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;
             let version: Option<String> = c
                 .query_first("SELECT VERSION()")
@@ -276,7 +265,7 @@ impl DatabaseDriver for MySql {
     }
 
     async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;
             let page = |limit: i64, offset: i64| {
                 (
@@ -318,7 +307,7 @@ impl DatabaseDriver for MySql {
     }
 
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;
             let rows: Vec<(String, String, i64, String)> = c
                 .exec(DESCRIBE, (t.schema.clone(), t.name.clone()))
@@ -347,26 +336,13 @@ impl DatabaseDriver for MySql {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let select = columns
+        let select: Vec<String> = columns
             .iter()
-            .map(|c| quote(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let table = match &t.schema {
-            Some(s) => format!("{}.{}", quote(s), quote(&t.name)),
-            None => quote(&t.name),
-        };
-        let mut sql = format!("SELECT {select} FROM {table}");
-        if let Some(f) = filter {
-            sql.push_str(" WHERE ");
-            sql.push_str(f.sql());
-        }
-        sql.push_str(&format!(
-            " LIMIT {}",
-            row_count.min(super::MAX_PREVIEW_ROWS)
-        ));
+            .map(|c| sql::quote(Dialect::MySql, &c.name))
+            .collect();
+        let sql = sql::preview(Dialect::MySql, t, &select, row_count, filter);
         let secs = self.cfg.statement_timeout.as_secs_f64();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;
             let mariadb = match self.mariadb.get() {
                 Some(m) => *m,

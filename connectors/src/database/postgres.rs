@@ -2,18 +2,16 @@
 //! catalog queries on `pg_class`, previews in a READ ONLY transaction with a local
 //! statement timeout, over the extended protocol only (one statement per query, always).
 
-use std::{
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::{config::SslMode, error::SqlState, types::Type, Client, NoTls, Row};
 
 use super::{
-    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
+    bounded,
+    pool::{Lease, Pool},
+    sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
     TableQuery, TableRef, TlsMode,
 };
 use crate::{
@@ -21,67 +19,25 @@ use crate::{
     sanitize::{Dialect, Predicate},
 };
 
-/// Idle connections older than this are closed instead of reused.
-const IDLE_TTL: Duration = Duration::from_secs(60);
-
 pub struct Postgres {
     cfg: DatabaseConfig,
-    idle: Mutex<Vec<(Client, Instant)>>,
-    permits: Semaphore,
-}
-
-struct Lease<'a> {
-    owner: &'a Postgres,
-    client: Option<Client>,
-    _permit: SemaphorePermit<'a>,
-}
-
-impl std::ops::Deref for Lease<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        self.client.as_ref().expect("leased client")
-    }
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.client.take() {
-            if !c.is_closed() {
-                self.owner.idle.lock().unwrap().push((c, Instant::now()));
-            }
-        }
-    }
+    pool: Pool<Client>,
 }
 
 impl Postgres {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
-        let permits = Semaphore::new(cfg.max_concurrent.max(1));
-        Ok(Postgres {
-            cfg,
-            idle: Mutex::new(Vec::new()),
-            permits,
-        })
+        let pool = Pool::new(cfg.max_concurrent);
+        Ok(Postgres { cfg, pool })
     }
 
-    async fn lease(&self) -> Result<Lease<'_>> {
-        let permit = tokio::time::timeout(self.cfg.statement_timeout, self.permits.acquire())
+    async fn lease(&self) -> Result<Lease<'_, Client>> {
+        self.pool
+            .lease(
+                self.cfg.statement_timeout,
+                |c| !c.is_closed(),
+                || self.connect(),
+            )
             .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-            .expect("semaphore never closed");
-        let reused = {
-            let mut idle = self.idle.lock().unwrap();
-            idle.retain(|(c, at)| !c.is_closed() && at.elapsed() < IDLE_TTL);
-            idle.pop().map(|(c, _)| c)
-        };
-        let client = match reused {
-            Some(c) => c,
-            None => self.connect().await?,
-        };
-        Ok(Lease {
-            owner: self,
-            client: Some(client),
-            _permit: permit,
-        })
     }
 
     async fn connect(&self) -> Result<Client> {
@@ -188,13 +144,6 @@ impl Postgres {
             detail,
         }
     }
-
-    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        let limit = self.cfg.statement_timeout + Duration::from_secs(2);
-        tokio::time::timeout(limit, f)
-            .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-    }
 }
 
 /// An error and its causes, joined: rustls's reason sits a few sources down.
@@ -207,10 +156,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     parts.dedup();
     parts.join(": ")
-}
-
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// How a PostgreSQL type appears in JSON (see `values`).
@@ -234,8 +179,8 @@ fn json_type(typname: &str) -> &'static str {
 fn select_expr(c: &ColumnInfo, typname: &str) -> String {
     match typname {
         "int2" | "int4" | "int8" | "float4" | "float8" | "bool" | "date" | "timestamp"
-        | "timestamptz" | "bytea" | "json" | "jsonb" => quote(&c.name),
-        _ => format!("{}::text", quote(&c.name)),
+        | "timestamptz" | "bytea" | "json" | "jsonb" => sql::quote(Dialect::Postgres, &c.name),
+        _ => format!("{}::text", sql::quote(Dialect::Postgres, &c.name)),
     }
 }
 
@@ -303,7 +248,7 @@ impl DatabaseDriver for Postgres {
 
     async fn test_connection(&self) -> Result<Ping> {
         let started = Instant::now();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let c = self.lease().await?;
             let version: String = c
                 .query_one("SELECT version()", &[])
@@ -316,6 +261,7 @@ impl DatabaseDriver for Postgres {
                 .await
                 .ok()
                 .and_then(|r| r.try_get::<_, bool>(0).ok());
+            c.release();
             Ok(Ping {
                 server_version: version,
                 can_write,
@@ -326,7 +272,7 @@ impl DatabaseDriver for Postgres {
     }
 
     async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let c = self.lease().await?;
             let rows = c
                 .query(TABLES, &[&q.schema, &q.search, &q.limit, &q.offset])
@@ -344,6 +290,7 @@ impl DatabaseDriver for Postgres {
                     all.len() as i64
                 }
             };
+            c.release();
             Ok(TablePage {
                 tables: rows
                     .iter()
@@ -360,12 +307,13 @@ impl DatabaseDriver for Postgres {
     }
 
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let c = self.lease().await?;
             let rows = c
                 .query(DESCRIBE, &[&t.schema, &t.name])
                 .await
                 .map_err(|e| self.error(e))?;
+            c.release();
             if rows.is_empty() {
                 return Err(DriverError::TableNotFound(t.display()));
             }
@@ -395,30 +343,16 @@ impl DatabaseDriver for Postgres {
             .iter()
             .map(|c| base_typname(&c.database_type))
             .collect();
-        let select = columns
+        let select: Vec<String> = columns
             .iter()
             .zip(&typnames)
             .map(|(c, t)| select_expr(c, t))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let table = match &t.schema {
-            Some(s) => format!("{}.{}", quote(s), quote(&t.name)),
-            None => quote(&t.name),
-        };
-        let mut sql = format!("SELECT {select} FROM {table}");
-        if let Some(f) = filter {
-            sql.push_str(" WHERE ");
-            sql.push_str(f.sql());
-        }
-        sql.push_str(&format!(
-            " LIMIT {}",
-            row_count.min(super::MAX_PREVIEW_ROWS)
-        ));
+            .collect();
+        let sql = sql::preview(Dialect::Postgres, t, &select, row_count, filter);
         let timeout_ms = self.cfg.statement_timeout.as_millis().to_string();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let mut c = self.lease().await?;
-            let client = c.client.as_mut().expect("leased client");
-            let tx = client
+            let tx = c
                 .build_transaction()
                 .read_only(true)
                 .start()
@@ -435,6 +369,7 @@ impl DatabaseDriver for Postgres {
                 .await
                 .map_err(|e| self.error(e))?;
             tx.rollback().await.map_err(|e| self.error(e))?;
+            c.release();
             let rows = rows
                 .iter()
                 .map(|r| {

@@ -11,8 +11,8 @@ use sqlx::{
 };
 
 use super::{
-    values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
-    TableQuery, TableRef,
+    bounded, sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo,
+    TablePage, TableQuery, TableRef,
 };
 use crate::{
     error::{DriverError, Result},
@@ -60,16 +60,6 @@ impl Sqlite {
             },
         }
     }
-
-    async fn bounded<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        tokio::time::timeout(self.cfg.statement_timeout, f)
-            .await
-            .map_err(|_| DriverError::Timeout(self.cfg.statement_timeout))?
-    }
-}
-
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// SQLite's type affinity rules, applied to a declared type.
@@ -123,7 +113,7 @@ impl DatabaseDriver for Sqlite {
             });
         }
         let started = Instant::now();
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let version: String = sqlx::query_scalar("SELECT sqlite_version()")
                 .fetch_one(&self.pool)
                 .await
@@ -145,7 +135,7 @@ impl DatabaseDriver for Sqlite {
                 total: 0,
             });
         }
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let filter = "FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
                  AND ($1 IS NULL OR instr(lower(name), lower($1)) > 0)";
             let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {filter}")))
@@ -177,7 +167,7 @@ impl DatabaseDriver for Sqlite {
     }
 
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
-        self.bounded(async {
+        bounded(self.cfg.statement_timeout, async {
             let rows =
                 sqlx::query(r#"SELECT name, type, "notnull" OR pk > 0 FROM pragma_table_info($1)"#)
                     .bind(&t.name)
@@ -210,21 +200,17 @@ impl DatabaseDriver for Sqlite {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let select = columns
+        let select: Vec<String> = columns
             .iter()
-            .map(|c| quote(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut sql = format!("SELECT {select} FROM {}", quote(&t.name));
-        if let Some(f) = filter {
-            sql.push_str(" WHERE ");
-            sql.push_str(f.sql());
-        }
-        sql.push_str(&format!(
-            " LIMIT {}",
-            row_count.min(super::MAX_PREVIEW_ROWS)
-        ));
-        self.bounded(async {
+            .map(|c| sql::quote(Dialect::Sqlite, &c.name))
+            .collect();
+        // SQLite has one schema per file: the table name alone.
+        let table = TableRef {
+            schema: None,
+            name: t.name.clone(),
+        };
+        let sql = sql::preview(Dialect::Sqlite, &table, &select, row_count, filter);
+        bounded(self.cfg.statement_timeout, async {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(&self.pool)
                 .await
