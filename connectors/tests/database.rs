@@ -757,6 +757,29 @@ async fn mariadb_discovery_failures_and_guards() {
                 columns: &names,
             };
             assert!(sanitize(frag, d.dialect(), &scope).is_err(), "{frag}");
+            // Through the server anyway, as the SELECT-only user: the time limit stops the
+            // sleepers, and a file read without the FILE privilege yields nothing.
+            let started = std::time::Instant::now();
+            let r = reader
+                .preview(
+                    &table("orders"),
+                    &cols,
+                    5,
+                    Some(&Predicate::unchecked(frag)),
+                )
+                .await;
+            assert!(
+                started.elapsed() < Duration::from_secs(6),
+                "{frag} ran for {:?}",
+                started.elapsed()
+            );
+            if let Ok(p) = r {
+                assert!(
+                    !format!("{:?}", p.rows).contains("root:"),
+                    "{frag} read a file: {:?}",
+                    p.rows
+                );
+            }
         }
     })
     .await;
