@@ -294,6 +294,37 @@ pub fn sanitize(
             format!("the condition is longer than {MAX_FRAGMENT} bytes"),
         ));
     }
+    let expr = parse_one(text, dialect)?;
+    if let Expr::Value(v) = &expr {
+        if !matches!(v.value, Value::Boolean(_)) {
+            return Err(reject(
+                &expr,
+                "a condition is needed, e.g. status = 'shipped' or total > 100",
+            ));
+        }
+    }
+    let walker = Walker { scope };
+    walker.expr(&expr)?;
+    // What runs is the re-rendered text, so it must read back as the same condition:
+    // `-\n+5` renders as `-+5`, which PostgreSQL reads as one operator. Check the
+    // rendering itself, and require it to be a fixed point.
+    let rendered = expr.to_string();
+    let ambiguous = || {
+        reject(
+            &rendered,
+            "this condition does not read back the same once normalised; add parentheses or spaces, e.g. -(+5)",
+        )
+    };
+    let again = parse_one(&rendered, dialect).map_err(|_| ambiguous())?;
+    walker.expr(&again)?;
+    if again.to_string() != rendered {
+        return Err(ambiguous());
+    }
+    Ok(Predicate(rendered))
+}
+
+/// Exactly one expression in `text`: no comments, no `;`, nothing after it.
+fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
     let d = dialect.parser_dialect();
     let tokens = Tokenizer::new(d.as_ref(), text)
         .tokenize()
@@ -331,16 +362,7 @@ pub fn sanitize(
             "unexpected text after the condition: give exactly one condition (combine with AND / OR)",
         ));
     }
-    if let Expr::Value(v) = &expr {
-        if !matches!(v.value, Value::Boolean(_)) {
-            return Err(reject(
-                &expr,
-                "a condition is needed, e.g. status = 'shipped' or total > 100",
-            ));
-        }
-    }
-    Walker { scope }.expr(&expr)?;
-    Ok(Predicate(expr.to_string()))
+    Ok(expr)
 }
 
 fn parser_message(e: &sqlparser::parser::ParserError) -> String {
@@ -696,6 +718,14 @@ mod tests {
                 .sql(),
             "orders.total >= 10 AND NOT id IN (1, 2)"
         );
+    }
+
+    #[test]
+    fn a_rendering_that_reads_differently_is_refused() {
+        // Found by the fuzzer: `-\n+5` renders as `-+5`, one PostgreSQL operator.
+        let r = check("id = -\n+5").unwrap_err();
+        assert!(r.reason.contains("does not read back the same"), "{r}");
+        assert_eq!(check("id = -(+5)").unwrap().sql(), "id = -(+5)");
     }
 
     #[test]
