@@ -40,10 +40,8 @@ impl DriverCache {
             .await
             .map_err(ToolError::from)?;
         let cfg = DatabaseConfig::from_fields(kind, &conn.fields, std::mem::take(&mut secrets))
-            .map_err(crate::tools::database::driver_error)?;
-        let driver = database::open(cfg)
-            .await
-            .map_err(crate::tools::database::driver_error)?;
+            .map_err(ToolError::from)?;
+        let driver = database::open(cfg).await.map_err(ToolError::from)?;
         self.open
             .lock()
             .unwrap()

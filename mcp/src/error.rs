@@ -2,6 +2,7 @@
 //! results with `isError: true` (never protocol errors) so the assistant can read them.
 
 use catalog::CatalogError;
+use connectors::DriverError;
 use rmcp::model::CallToolResult;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -73,6 +74,26 @@ impl ToolError {
         CallToolResult::error(vec![rmcp::model::ContentBlock::text(
             json!({ "error": self }).to_string(),
         )])
+    }
+}
+
+/// A driver failure: what failed and what to do, never a secret.
+impl From<DriverError> for ToolError {
+    fn from(e: DriverError) -> Self {
+        let code = match &e {
+            DriverError::Timeout(_) => ErrorCode::Timeout,
+            DriverError::TableNotFound(_) => ErrorCode::NotFound,
+            DriverError::Config { .. } => ErrorCode::InvalidArgument,
+            _ => ErrorCode::UpstreamError,
+        };
+        let err = ToolError::new(code, e.to_string());
+        match e {
+            DriverError::TableNotFound(_) => err.with_field("table_name"),
+            DriverError::Config { .. } => err.with_field("connection_id").with_hint(
+                "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
+            ),
+            _ => err,
+        }
     }
 }
 

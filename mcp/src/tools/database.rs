@@ -8,7 +8,6 @@ use connectors::{
         ColumnInfo, DatabaseDriver, Ping, TableInfo, TableQuery, TableRef, MAX_PREVIEW_ROWS,
     },
     sanitize::{sanitize, Scope},
-    DriverError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -51,27 +50,6 @@ pub fn tools() -> Vec<ToolSpec> {
             preview_data,
         ),
     ]
-}
-
-/// A driver failure as a tool error: what failed and what to do, never a secret.
-pub fn driver_error(e: DriverError) -> ToolError {
-    let code = match &e {
-        DriverError::Timeout(_) => ErrorCode::Timeout,
-        DriverError::TableNotFound(_) => ErrorCode::NotFound,
-        DriverError::Config { .. } => ErrorCode::InvalidArgument,
-        _ => ErrorCode::UpstreamError,
-    };
-    let mut err = ToolError::new(code, e.to_string());
-    match &e {
-        DriverError::TableNotFound(_) => err = err.with_field("table_name"),
-        DriverError::Config { .. } => {
-            err = err.with_field("connection_id").with_hint(
-                "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
-            )
-        }
-        _ => {}
-    }
-    err
 }
 
 async fn connection(ctx: &ToolContext, id: i64) -> Result<Connection, ToolError> {
@@ -351,13 +329,13 @@ async fn discover_schema(
             offset,
         })
         .await
-        .map_err(driver_error)?;
+        .map_err(ToolError::from)?;
     let columns = match nonblank("table_name", a.table_name)? {
         None => None,
         Some(name) => Some(
             d.describe_table(&TableRef { schema, name })
                 .await
-                .map_err(driver_error)?
+                .map_err(ToolError::from)?
                 .iter()
                 .map(ColumnOut::from)
                 .collect(),
@@ -425,7 +403,7 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         schema: nonblank("schema_name", a.schema_name)?,
         name: a.table_name,
     };
-    let cols = d.describe_table(&table).await.map_err(driver_error)?;
+    let cols = d.describe_table(&table).await.map_err(ToolError::from)?;
     let predicate = match a.where_clause.filter(|w| !w.trim().is_empty()) {
         None => None,
         Some(w) => {
@@ -445,7 +423,7 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
     let p = d
         .preview(&table, &cols, row_count as u32, predicate.as_ref())
         .await
-        .map_err(driver_error)?;
+        .map_err(ToolError::from)?;
     Ok(PreviewOut {
         connection_id: a.connection_id,
         table: table.display(),
