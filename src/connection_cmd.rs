@@ -213,10 +213,11 @@ pub async fn run(cmd: ConnectionCommand) -> anyhow::Result<()> {
                 bail!("connection {id} is a {} connection; only database connections can be tested from the CLI in this build", conn.family.as_str());
             }
             let drivers = mcp::drivers::DriverCache::default();
-            let driver = drivers
-                .database(&store, &sealer, acct.id, &conn)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let driver = match drivers.database(&store, &sealer, acct.id, &conn).await {
+                Ok(d) => d,
+                Err(mcp::drivers::OpenError::Driver(e)) => bail!("connection {id} failed: {e}"),
+                Err(mcp::drivers::OpenError::Store(e)) => bail!("{}", e.message),
+            };
             match driver.test_connection().await {
                 Ok(p) => println!(
                     "ok: {} ({:.1} ms); can write: {}",

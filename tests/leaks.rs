@@ -159,6 +159,26 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
         responses.push(c.call("discover_schema", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog"})).await);
         responses.push(c.call("preview_data", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog", "row_count": 5})).await);
     }
+    // A connection whose tunnel cannot even be configured (no ssh_user) fails as a result
+    // that names the field, not as a tool error.
+    let tunnel = c.call("test_connection", json!({"connection_id": 1})).await;
+    assert_eq!(
+        tunnel["structuredContent"]["success"],
+        json!(false),
+        "{tunnel}"
+    );
+    assert_eq!(
+        tunnel["structuredContent"]["error_kind"],
+        json!("misconfigured"),
+        "{tunnel}"
+    );
+    assert!(
+        tunnel["structuredContent"]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("ssh_user"),
+        "{tunnel}"
+    );
     // The real PostgreSQL answers: the success paths are covered too.
     let ok = c.call("test_connection", json!({"connection_id": 6})).await;
     assert_eq!(ok["structuredContent"]["success"], json!(true), "{ok}");

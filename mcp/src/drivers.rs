@@ -7,12 +7,31 @@ use std::{
 };
 
 use catalog::{connections::Connection, seal::Sealer, Store};
-use connectors::database::{self, DatabaseConfig, DatabaseDriver, DbKind};
+use connectors::{
+    database::{self, DatabaseConfig, DatabaseDriver, DbKind},
+    DriverError,
+};
 
 use crate::error::{ErrorCode, ToolError};
 
 /// A driver and the `updated_at` of the connection it was opened for.
 type Opened = (String, Arc<dyn DatabaseDriver>);
+
+/// Why a driver could not be opened: the control plane, or the connection itself (its
+/// fields, its tunnel), which `test_connection` reports as a result rather than an error.
+pub enum OpenError {
+    Store(ToolError),
+    Driver(DriverError),
+}
+
+impl From<OpenError> for ToolError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Store(t) => t,
+            OpenError::Driver(d) => d.into(),
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct DriverCache {
@@ -28,20 +47,21 @@ impl DriverCache {
         sealer: &Sealer,
         account_id: i64,
         conn: &Connection,
-    ) -> Result<Arc<dyn DatabaseDriver>, ToolError> {
+    ) -> Result<Arc<dyn DatabaseDriver>, OpenError> {
         if let Some((version, d)) = self.open.lock().unwrap().get(&conn.id) {
             if *version == conn.updated_at {
                 return Ok(d.clone());
             }
         }
-        let kind = DbKind::from_type(&conn.kind).ok_or_else(not_a_database)?;
-        let mut secrets = store
+        let kind =
+            DbKind::from_type(&conn.kind).ok_or_else(|| OpenError::Store(not_a_database()))?;
+        let secrets = store
             .open_secrets(sealer, account_id, conn.id)
             .await
-            .map_err(ToolError::from)?;
-        let cfg = DatabaseConfig::from_fields(kind, &conn.fields, std::mem::take(&mut secrets))
-            .map_err(ToolError::from)?;
-        let driver = database::open(cfg).await.map_err(ToolError::from)?;
+            .map_err(|e| OpenError::Store(e.into()))?;
+        let cfg =
+            DatabaseConfig::from_fields(kind, &conn.fields, secrets).map_err(OpenError::Driver)?;
+        let driver = database::open(cfg).await.map_err(OpenError::Driver)?;
         self.open
             .lock()
             .unwrap()

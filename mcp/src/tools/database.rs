@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::{
     context::ToolContext,
-    drivers::not_a_database,
+    drivers::{not_a_database, OpenError},
     error::{ErrorCode, ToolError},
     registry::{tool, Effect, ToolMeta, ToolSpec},
 };
@@ -75,9 +75,10 @@ async fn database(
     if conn.family != Family::Database {
         return Err(not_a_database());
     }
-    ctx.drivers
+    Ok(ctx
+        .drivers
         .database(&ctx.store, &ctx.sealer, ctx.account_id(), &conn)
-        .await
+        .await?)
 }
 
 // ---- test_connection ----
@@ -165,7 +166,8 @@ async fn test_connection(
                 .test_connection()
                 .await
                 .map_err(|e| (e.kind().to_string(), e.to_string())),
-            Err(e) => Err(("misconfigured".into(), e.message)),
+            Err(OpenError::Driver(e)) => Err((e.kind().to_string(), e.to_string())),
+            Err(OpenError::Store(e)) => return Err(e),
         },
         Family::File => test_file_connection(&conn),
     };
