@@ -23,6 +23,11 @@ use sqlparser::{
 /// Longest fragment accepted, in bytes.
 pub const MAX_FRAGMENT: usize = 2000;
 
+/// Deepest parenthesis nesting accepted. sqlparser backtracks at each nested call, so its
+/// work grows exponentially with depth: the fuzzer found a short fragment of nested calls
+/// that kept it busy for minutes.
+pub const MAX_NESTING: usize = 10;
+
 /// The SQL dialect a fragment is parsed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -329,8 +334,19 @@ fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
     let tokens = Tokenizer::new(d.as_ref(), text)
         .tokenize()
         .map_err(|e| reject(text, format!("cannot read the condition: {}", e.message)))?;
+    let mut depth = 0usize;
     for t in &tokens {
         match t {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(reject(
+                        text,
+                        format!("the condition nests parentheses more than {MAX_NESTING} deep; simplify it"),
+                    ));
+                }
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
             Token::Whitespace(Whitespace::SingleLineComment { prefix, .. }) => {
                 return Err(reject(prefix, "comments are not allowed in a condition"))
             }
@@ -726,6 +742,14 @@ mod tests {
         let r = check("id = -\n+5").unwrap_err();
         assert!(r.reason.contains("does not read back the same"), "{r}");
         assert_eq!(check("id = -(+5)").unwrap().sql(), "id = -(+5)");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let nested = |n: usize| format!("{}status{} = 'a'", "lower(".repeat(n), ")".repeat(n));
+        assert!(check(&nested(MAX_NESTING)).is_ok());
+        let r = check(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert!(r.reason.contains("nests parentheses"), "{r}");
     }
 
     #[test]
