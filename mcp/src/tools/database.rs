@@ -71,7 +71,10 @@ async fn database(
     ctx: &ToolContext,
     id: i64,
 ) -> Result<std::sync::Arc<dyn DatabaseDriver>, ToolError> {
-    let conn = connection(ctx, id).await.map_err(|_| not_a_database())?;
+    let conn = connection(ctx, id).await.map_err(|e| match e.code {
+        ErrorCode::NotFound => not_a_database(),
+        _ => e,
+    })?;
     if conn.family != Family::Database {
         return Err(not_a_database());
     }
