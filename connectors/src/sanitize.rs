@@ -335,7 +335,29 @@ fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
         .tokenize()
         .map_err(|e| reject(text, format!("cannot read the condition: {}", e.message)))?;
     let mut depth = 0usize;
+    // Parts of the dotted name being read (`schema.table.column` is 3); long chains are
+    // another shape the fuzzer found sqlparser backtracking over.
+    let mut parts = 0usize;
+    let mut after_period = false;
     for t in &tokens {
+        match t {
+            Token::Whitespace(_) => {}
+            Token::Period => after_period = true,
+            Token::Word(_) => {
+                parts = if after_period { parts + 1 } else { 1 };
+                after_period = false;
+                if parts > 3 {
+                    return Err(reject(
+                        text,
+                        "a name has at most three parts (schema.table.column)",
+                    ));
+                }
+            }
+            _ => {
+                parts = 0;
+                after_period = false;
+            }
+        }
         match t {
             Token::LParen | Token::LBracket | Token::LBrace => {
                 depth += 1;
@@ -779,6 +801,9 @@ mod tests {
             sanitize("`1total` > 0", Dialect::MySql, &scope).is_err(),
             "unknown column, but parsed"
         );
+        // Also found by the fuzzer: long dotted chains.
+        let r = sanitize("a.b.c.d = 1", Dialect::Postgres, &scope).unwrap_err();
+        assert!(r.reason.contains("at most three parts"), "{r}");
     }
 
     #[test]
