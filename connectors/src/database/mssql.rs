@@ -299,11 +299,7 @@ impl DatabaseDriver for MsSql {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| sql::quote(Dialect::MsSql, &c.name))
-            .collect();
-        let sql = sql::preview(Dialect::MsSql, t, &select, row_count, filter);
+        let sql = sql::preview_columns(Dialect::MsSql, t, columns, row_count, filter);
         let lock_ms = self.cfg.statement_timeout.as_millis();
         bounded(self.cfg.statement_timeout, async {
             let mut l = self.lease().await?;
@@ -365,12 +361,8 @@ mod tests {
             },
         )
         .unwrap();
-        let select: Vec<String> = [col("id"), col("Order Date")]
-            .iter()
-            .map(|c| sql::quote(Dialect::MsSql, &c.name))
-            .collect();
         assert_eq!(
-            sql::preview(Dialect::MsSql, &t, &select, 500, Some(&p)),
+            sql::preview_columns(Dialect::MsSql, &t, &[col("id"), col("Order Date")], 500, Some(&p)),
             "SELECT TOP (200) [id], [Order Date] FROM [sales].[Order]]s] WHERE [Order Date] > '2024-01-01'"
         );
     }

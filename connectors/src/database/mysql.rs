@@ -336,11 +336,7 @@ impl DatabaseDriver for MySql {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| sql::quote(Dialect::MySql, &c.name))
-            .collect();
-        let sql = sql::preview(Dialect::MySql, t, &select, row_count, filter);
+        let sql = sql::preview_columns(Dialect::MySql, t, columns, row_count, filter);
         let secs = self.cfg.statement_timeout.as_secs_f64();
         bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;

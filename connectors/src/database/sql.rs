@@ -46,6 +46,18 @@ pub fn preview(
     sql
 }
 
+/// [`preview`] of the columns themselves, each name quoted.
+pub fn preview_columns(
+    dialect: Dialect,
+    t: &TableRef,
+    columns: &[super::ColumnInfo],
+    rows: u32,
+    filter: Option<&Predicate>,
+) -> String {
+    let select: Vec<String> = columns.iter().map(|c| quote(dialect, &c.name)).collect();
+    preview(dialect, t, &select, rows, filter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

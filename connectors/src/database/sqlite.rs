@@ -200,16 +200,12 @@ impl DatabaseDriver for Sqlite {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| sql::quote(Dialect::Sqlite, &c.name))
-            .collect();
         // SQLite has one schema per file: the table name alone.
         let table = TableRef {
             schema: None,
             name: t.name.clone(),
         };
-        let sql = sql::preview(Dialect::Sqlite, &table, &select, row_count, filter);
+        let sql = sql::preview_columns(Dialect::Sqlite, &table, columns, row_count, filter);
         bounded(self.cfg.statement_timeout, async {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(&self.pool)
