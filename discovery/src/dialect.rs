@@ -1,0 +1,290 @@
+//! Which dialect reads the sample best. Every candidate (delimiter × quote × escape) parses
+//! the first records; its score is the consistency of the row lengths times the share of
+//! cells that look like data (the measure of van den Burg et al., "Wrangling messy CSV
+//! files by detecting row and type patterns", 2019, which CleverCSV implements). Ties
+//! go to the common choice.
+
+use std::collections::HashMap;
+
+use crate::{
+    records::{parse, Dialect, RecordDelimiter},
+    types::is_known,
+};
+
+/// Records each candidate parses when scoring.
+const SCORE_RECORDS: usize = 200;
+/// Characters of the sample used for scoring.
+const SCORE_CHARS: usize = 128 * 1024;
+/// Delimiter candidates kept after the cheap per-line count.
+const MAX_DELIMITERS: usize = 8;
+/// Preference when scores tie.
+const COMMON: &[char] = &[',', ';', '\t', '|'];
+
+/// The user's fixed choices; `None` means "guess".
+#[derive(Debug, Clone, Default)]
+pub struct Fixed {
+    pub delimiter: Option<Option<char>>,
+    pub quote: Option<Option<char>>,
+    pub escape: Option<Option<char>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub dialect: Dialect,
+    pub delimiter_confidence: f64,
+    pub quote_confidence: f64,
+    pub escape_confidence: f64,
+}
+
+/// The most frequent line ending outside of nothing in particular (quotes are unknown
+/// yet): counts of `\r\n`, lone `\n` and lone `\r`.
+pub fn record_delimiter(text: &str) -> (RecordDelimiter, f64) {
+    let b = text.as_bytes();
+    let (mut crlf, mut lf, mut cr) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                crlf += 1;
+                i += 1;
+            }
+            b'\r' => cr += 1,
+            b'\n' => lf += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    let total = (crlf + lf + cr) as f64;
+    if total == 0.0 {
+        return (RecordDelimiter::Lf, 0.5);
+    }
+    let (d, n) = [
+        (RecordDelimiter::CrLf, crlf),
+        (RecordDelimiter::Lf, lf),
+        (RecordDelimiter::Cr, cr),
+    ]
+    .into_iter()
+    .max_by_key(|(_, n)| *n)
+    .unwrap();
+    (d, round(n as f64 / total))
+}
+
+fn prefix(text: &str, chars: usize) -> &str {
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+fn may_delimit(c: char) -> bool {
+    !(c.is_alphanumeric()
+        || (c.is_whitespace() && c != '\t')
+        || matches!(c, '"' | '\'' | '\\' | '\u{FEFF}' | '\u{FFFD}')
+        || c.is_control() && c != '\t')
+}
+
+/// Delimiter candidates, most regular first: per line, how often each character occurs;
+/// a delimiter occurs the same number of times on most lines.
+fn delimiter_candidates(text: &str) -> Vec<char> {
+    let mut per_line: HashMap<char, Vec<u32>> = HashMap::new();
+    let mut lines = 0u32;
+    for (n, line) in text
+        .split(['\n', '\r'])
+        .filter(|l| !l.trim().is_empty())
+        .take(100)
+        .enumerate()
+    {
+        lines = n as u32 + 1;
+        let mut counts: HashMap<char, u32> = HashMap::new();
+        for c in line.chars().filter(|&c| may_delimit(c)) {
+            *counts.entry(c).or_default() += 1;
+        }
+        for (c, k) in counts {
+            let v = per_line.entry(c).or_default();
+            v.resize(n, 0);
+            v.push(k);
+        }
+    }
+    let mut scored: Vec<(char, f64)> = per_line
+        .into_iter()
+        .map(|(c, mut v)| {
+            v.resize(lines as usize, 0);
+            let mut freq: HashMap<u32, u32> = HashMap::new();
+            v.iter()
+                .filter(|&&k| k > 0)
+                .for_each(|&k| *freq.entry(k).or_default() += 1);
+            let modal = freq.values().copied().max().unwrap_or(0);
+            (c, modal as f64 / lines.max(1) as f64)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(rank(a.0).cmp(&rank(b.0))));
+    let mut out: Vec<char> = scored
+        .iter()
+        .take(MAX_DELIMITERS)
+        .map(|(c, _)| *c)
+        .collect();
+    for c in COMMON {
+        if !out.contains(c) && scored.iter().any(|(d, _)| d == c) {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+fn rank(c: char) -> usize {
+    COMMON.iter().position(|&d| d == c).unwrap_or(COMMON.len())
+}
+
+/// Consistency score of one parse: row-length regularity × share of data-like cells.
+fn score(text: &str, d: &Dialect, truncated: bool) -> f64 {
+    let records = parse(text, d, SCORE_RECORDS, truncated);
+    let mut lengths: HashMap<usize, usize> = HashMap::new();
+    let (mut cells, mut known) = (0usize, 0usize);
+    for r in records.iter().filter(|r| !r.is_blank()) {
+        *lengths.entry(r.fields.len()).or_default() += 1;
+        for f in &r.fields {
+            cells += 1;
+            known += is_known(f) as usize;
+        }
+    }
+    if lengths.is_empty() {
+        return 0.0;
+    }
+    let pattern: f64 = lengths
+        .iter()
+        .map(|(&len, &n)| n as f64 * ((len as f64 - 1.0) / len as f64).max(0.001))
+        .sum::<f64>()
+        / lengths.len() as f64;
+    let types = known as f64 / cells.max(1) as f64;
+    pattern * types.max(0.001)
+}
+
+/// Scores every candidate dialect on the start of the sample and keeps the best.
+pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: bool) -> Detected {
+    let short = text.chars().nth(SCORE_CHARS).is_some();
+    let head = prefix(text, SCORE_CHARS);
+    let truncated = truncated || short;
+    let delimiters: Vec<Option<char>> = match fixed.delimiter {
+        Some(d) => vec![d],
+        None => {
+            let mut v: Vec<Option<char>> =
+                delimiter_candidates(head).into_iter().map(Some).collect();
+            v.push(None);
+            v
+        }
+    };
+    let quotes: Vec<Option<char>> = match fixed.quote {
+        Some(q) => vec![q],
+        None => {
+            let mut v = vec![Some('"'), None];
+            if head.contains('\'') {
+                v.push(Some('\''));
+            }
+            v
+        }
+    };
+    let escapes = |q: Option<char>| -> Vec<Option<char>> {
+        match fixed.escape {
+            Some(e) => vec![e],
+            None => match q {
+                Some(q) if head.contains(&format!("\\{q}")) => vec![None, Some('\\')],
+                _ => vec![None],
+            },
+        }
+    };
+    // (score, preference order, dialect)
+    let mut scored: Vec<(f64, usize, Dialect)> = Vec::new();
+    for (di, &delimiter) in delimiters.iter().enumerate() {
+        for (qi, &quote) in quotes.iter().enumerate() {
+            for (ei, escape) in escapes(quote).into_iter().enumerate() {
+                let d = Dialect {
+                    delimiter,
+                    quote,
+                    escape,
+                    record,
+                };
+                let pref = rank(delimiter.unwrap_or('\u{0}')) * 10_000 + di * 100 + qi * 10 + ei;
+                scored.push((score(head, &d, truncated), pref, d));
+            }
+        }
+    }
+    scored.sort_by(|a, b| {
+        // Scores within a hair of each other tie; the more common dialect wins.
+        if (a.0 - b.0).abs() <= 1e-9 * a.0.abs().max(b.0.abs()) {
+            a.1.cmp(&b.1)
+        } else {
+            b.0.total_cmp(&a.0)
+        }
+    });
+    let (best, _, dialect) = scored[0];
+    let runner_up = |same: &dyn Fn(&Dialect) -> bool| {
+        scored
+            .iter()
+            .filter(|(_, _, d)| !same(d))
+            .map(|(s, _, _)| *s)
+            .fold(0.0, f64::max)
+    };
+    let confidence = |other: f64| {
+        if best <= 0.0 {
+            0.0
+        } else {
+            round(best / (best + other))
+        }
+    };
+    let only = |fixed: bool, c: f64| if fixed { 1.0 } else { c };
+    Detected {
+        dialect,
+        delimiter_confidence: only(
+            fixed.delimiter.is_some(),
+            confidence(runner_up(&|d| d.delimiter == dialect.delimiter)),
+        ),
+        quote_confidence: only(
+            fixed.quote.is_some(),
+            confidence(runner_up(&|d| {
+                d.delimiter != dialect.delimiter || d.quote == dialect.quote
+            })),
+        ),
+        escape_confidence: only(
+            fixed.escape.is_some(),
+            confidence(runner_up(&|d| {
+                d.delimiter != dialect.delimiter
+                    || d.quote != dialect.quote
+                    || d.escape == dialect.escape
+            })),
+        ),
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guess(text: &str) -> Dialect {
+        let (r, _) = record_delimiter(text);
+        detect(text, r, &Fixed::default(), false).dialect
+    }
+
+    #[test]
+    fn common_dialects() {
+        assert_eq!(guess("a,b,c\n1,2,3\n4,5,6\n").delimiter, Some(','));
+        assert_eq!(guess("a;b\n1,5;2\n3,25;4\n").delimiter, Some(';'));
+        assert_eq!(guess("a\tb\n1\t2\n").delimiter, Some('\t'));
+        let d = guess("id§name\n1§\"x§y\"\n2§z\n");
+        assert_eq!((d.delimiter, d.quote), (Some('§'), Some('"')));
+        let d = guess("id,txt\n1,\"he said \\\"hi, there\\\"\"\n2,plain\n3,\"a \\\"b\\\", c\"\n");
+        assert_eq!(d.escape, Some('\\'));
+        let d = guess("time,value\n2024-01-01T10:00:00Z,1\n2024-01-02T11:30:00Z,2\n");
+        assert_eq!(d.delimiter, Some(','));
+    }
+
+    #[test]
+    fn line_endings() {
+        assert_eq!(record_delimiter("a\r\nb\r\n").0, RecordDelimiter::CrLf);
+        assert_eq!(record_delimiter("a\rb\r").0, RecordDelimiter::Cr);
+        assert_eq!(record_delimiter("a\nb\n").0, RecordDelimiter::Lf);
+    }
+}
