@@ -146,6 +146,7 @@ fn score(text: &str, d: &Dialect, truncated: bool) -> f64 {
             cells += 1;
             known += is_known(f) as usize;
         }
+        known = known.saturating_sub(r.stray as usize);
     }
     if lengths.is_empty() {
         return 0.0;

@@ -46,7 +46,10 @@ fn table_start(records: &[Record], modal: usize) -> usize {
         let next_ok = records
             .get(i + 1)
             .is_none_or(|n| n.fields.len() == modal || n.fields.len() + 1 >= modal);
-        if r.fields.len() == modal && next_ok {
+        // Excel pads title lines with delimiters: one filled cell in a wide row.
+        let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
+        let padded_title = modal >= 3 && filled <= 1 && i + 1 < records.len();
+        if r.fields.len() == modal && next_ok && !padded_title {
             return i;
         }
     }

@@ -42,6 +42,8 @@ pub struct Record {
     pub line: u32,
     /// Whether any field was quoted.
     pub quoted: bool,
+    /// Fields with text after their closing quote: a sign the quote guess is wrong.
+    pub stray: u32,
 }
 
 impl Record {
@@ -69,6 +71,8 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
     let mut at_field_start = true;
     let mut quoted = false;
     let mut record_line = 0u32;
+    let mut stray = 0u32;
+    let mut after_close = false; // a quoted field has closed; more text is stray
     let mut open = false; // something was read since the last record ended
     let custom = match d.record {
         RecordDelimiter::Char(c) => Some(c),
@@ -93,6 +97,7 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
                     field.push(c);
                 } else {
                     in_quotes = false;
+                    after_close = true;
                 }
             } else {
                 if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
@@ -118,9 +123,12 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
                 fields: std::mem::take(&mut fields),
                 line: record_line,
                 quoted,
+                stray,
             });
             record_line = line;
             quoted = false;
+            stray = 0;
+            after_close = false;
             at_field_start = true;
             open = false;
             continue;
@@ -131,7 +139,12 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
         if Some(c) == d.delimiter {
             fields.push(std::mem::take(&mut field));
             at_field_start = true;
+            after_close = false;
             continue;
+        }
+        if after_close {
+            stray += 1;
+            after_close = false;
         }
         if at_field_start && Some(c) == d.quote {
             in_quotes = true;
@@ -158,6 +171,7 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
             fields,
             line: record_line,
             quoted,
+            stray,
         });
     }
     (out, clean)

@@ -214,6 +214,28 @@ pub fn is_decimal(v: &str, sep: u8) -> bool {
     }
 }
 
+/// A number with thousands separators: `1,234,567.89` (`thousands` `,`, decimal `.`) or
+/// `1.234.567,89`.
+pub fn is_grouped(v: &str, thousands: u8) -> bool {
+    let decimal = if thousands == b',' { b'.' } else { b',' };
+    let b = v.as_bytes();
+    let b = match b.first() {
+        Some(b'-') | Some(b'+') => &b[1..],
+        _ => b,
+    };
+    let (int, frac) = match b.iter().position(|&c| c == decimal) {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let groups: Vec<&[u8]> = int.split(|&c| c == thousands).collect();
+    groups.len() >= 2
+        && (1..=3).contains(&groups[0].len())
+        && groups[0][0] != b'0'
+        && groups.iter().all(|g| all_digits(g))
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && frac.is_none_or(all_digits)
+}
+
 pub fn is_boolean(v: &str) -> bool {
     matches!(
         v.to_ascii_lowercase().as_str(),
@@ -263,6 +285,11 @@ pub struct ColumnStats {
     decimal_dot: usize,
     decimal_comma: usize,
     comma_seen: bool,
+    /// Values that fit `1,234.5` (or are plain dot decimals), and whether any needed it.
+    grouped_dot: usize,
+    grouped_dot_seen: bool,
+    grouped_comma: usize,
+    grouped_comma_seen: bool,
     fraction_always: bool,
     boolean: usize,
     date: usize,
@@ -282,6 +309,10 @@ impl Default for ColumnStats {
             decimal_dot: 0,
             decimal_comma: 0,
             comma_seen: false,
+            grouped_dot: 0,
+            grouped_dot_seen: false,
+            grouped_comma: 0,
+            grouped_comma_seen: false,
             fraction_always: true,
             boolean: 0,
             date: 0,
@@ -322,9 +353,22 @@ impl ColumnStats {
         if int || is_decimal(v, b'.') {
             self.decimal_dot += 1;
         }
-        if int || is_decimal(v, b',') {
+        let dot = int || is_decimal(v, b'.');
+        let comma = int || is_decimal(v, b',');
+        if comma {
             self.decimal_comma += 1;
             self.comma_seen |= !int;
+        }
+        let g = is_grouped(v, b',');
+        if dot || g {
+            self.grouped_dot += 1;
+            // `1,234` alone could be a comma decimal; a second group or a `.` settles it.
+            self.grouped_dot_seen |= g && (v.contains('.') || v.matches(',').count() > 1);
+        }
+        let g = is_grouped(v, b'.');
+        if comma || g {
+            self.grouped_comma += 1;
+            self.grouped_comma_seen |= g && (v.contains(',') || v.matches('.').count() > 1);
         }
         if is_boolean(v) {
             self.boolean += 1;
@@ -377,7 +421,25 @@ impl ColumnStats {
             return pick(ColumnType::Decimal, None, agree);
         }
         if self.decimal_comma == n && self.comma_seen {
-            return pick(ColumnType::Decimal, Some(",".into()), agree * 0.95);
+            return pick(
+                ColumnType::Decimal,
+                Some("decimal_separator=,".into()),
+                agree * 0.95,
+            );
+        }
+        if self.grouped_dot == n && self.grouped_dot_seen {
+            return pick(
+                ColumnType::Decimal,
+                Some("decimal_separator=. thousands_separator=,".into()),
+                agree * 0.95,
+            );
+        }
+        if self.grouped_comma == n && self.grouped_comma_seen {
+            return pick(
+                ColumnType::Decimal,
+                Some("decimal_separator=, thousands_separator=.".into()),
+                agree * 0.95,
+            );
         }
         if self.date == n && self.date_mask != 0 {
             let (fmt, ambiguous) = first_format(self.date_mask);
@@ -447,7 +509,13 @@ pub fn fits(v: &str, t: &Inferred) -> bool {
     match t.kind {
         ColumnType::Integer => is_integer(v),
         ColumnType::Decimal => {
-            is_integer(v) || is_decimal(v, if t.format.is_some() { b',' } else { b'.' })
+            let comma = t
+                .format
+                .as_deref()
+                .is_some_and(|f| f.starts_with("decimal_separator=,"));
+            is_integer(v)
+                || is_decimal(v, if comma { b',' } else { b'.' })
+                || is_grouped(v, if comma { b'.' } else { b',' })
         }
         ColumnType::Boolean => is_boolean(v),
         ColumnType::Date => date_mask(v) != 0,
@@ -474,8 +542,11 @@ mod tests {
         let c = infer(&["12,50", "3", "0,5"]);
         assert_eq!(
             (c.kind, c.format.as_deref()),
-            (ColumnType::Decimal, Some(","))
+            (ColumnType::Decimal, Some("decimal_separator=,"))
         );
+        assert_eq!(infer(&["1,234.50", "12"]).kind, ColumnType::Decimal);
+        assert_eq!(infer(&["1.234,50", "12,5"]).kind, ColumnType::Decimal);
+        assert_eq!(infer(&["1,2,3"]).kind, ColumnType::String);
         assert_eq!(infer(&["yes", "No"]).kind, ColumnType::Boolean);
         assert_eq!(infer(&["007", "12"]).kind, ColumnType::String);
         let d = infer(&["01/03/2024", "25/03/2024"]);
