@@ -209,24 +209,37 @@ pub async fn run(cmd: ConnectionCommand) -> anyhow::Result<()> {
             let (store, sealer) = open_store(&cfg).await?;
             let acct = store.require_account(&account).await?;
             let conn = store.connection(acct.id, id).await?;
-            if conn.family != catalog::connections::Family::Database {
-                bail!("connection {id} is a {} connection; only database connections can be tested from the CLI in this build", conn.family.as_str());
-            }
             let drivers = mcp::drivers::DriverCache::default();
-            let driver = match drivers.database(&store, &sealer, acct.id, &conn).await {
-                Ok(d) => d,
-                Err(mcp::drivers::OpenError::Driver(e)) => bail!("connection {id} failed: {e}"),
-                Err(mcp::drivers::OpenError::Store(e)) => bail!("{}", e.message),
+            let failed = |e: mcp::drivers::OpenError| -> anyhow::Error {
+                match e {
+                    mcp::drivers::OpenError::Driver(e) => {
+                        anyhow::anyhow!("connection {id} failed: {e}")
+                    }
+                    mcp::drivers::OpenError::Store(e) => anyhow::anyhow!("{}", e.message),
+                }
             };
-            match driver.test_connection().await {
+            let ping = if conn.family == catalog::connections::Family::File {
+                let files = drivers
+                    .file_store(&store, &sealer, acct.id, &conn, None)
+                    .await
+                    .map_err(failed)?;
+                files.test_connection().await
+            } else {
+                let driver = drivers
+                    .database(&store, &sealer, acct.id, &conn)
+                    .await
+                    .map_err(failed)?;
+                driver.test_connection().await
+            };
+            match ping {
                 Ok(p) => println!(
-                    "ok: {} ({:.1} ms); can write: {}",
+                    "ok: {} ({:.1} ms){}",
                     p.server_version,
                     p.latency_ms,
                     match p.can_write {
-                        Some(true) => "yes (a SELECT-only user is safer for previews)",
-                        Some(false) => "no",
-                        None => "unknown",
+                        Some(true) => "; can write: yes (a SELECT-only user is safer for previews)",
+                        Some(false) => "; can write: no",
+                        None => "",
                     }
                 ),
                 Err(e) => bail!("connection {id} failed: {e}"),

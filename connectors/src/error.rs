@@ -30,6 +30,22 @@ pub enum DriverError {
     Query(String),
     #[error("SSH tunnel {0}")]
     Tunnel(String),
+    #[error("SFTP {0}")]
+    Sftp(String),
+    #[error("file `{path}` not found; check the path, or give a glob such as `folder/*.csv` to pick the newest match")]
+    FileNotFound { path: String },
+    #[error("no file matches `{pattern}`; check the folder and the pattern (`*` stays within a folder, `**` crosses folders)")]
+    NoMatch { pattern: String },
+    #[error(
+        "`{path}` is a folder, not a file; give a file inside it, or a glob such as `{path}/*.csv`"
+    )]
+    NotAFile { path: String },
+    #[error("bucket or container `{bucket}` does not exist or is not visible to these credentials; check the connection's bucket (or the bucket argument)")]
+    BucketNotFound { bucket: String },
+    #[error("the store rejected the connection's credentials ({0}); check the access key and secret stored with the connection")]
+    CredentialsRejected(String),
+    #[error("the file store failed: {0}")]
+    Store(String),
     #[error("the connection is misconfigured: {field}: {message}")]
     Config { field: String, message: String },
 }
@@ -55,6 +71,13 @@ impl DriverError {
             DriverError::Unsupported(_) => "unsupported",
             DriverError::Query(_) => "query_failed",
             DriverError::Tunnel(_) => "tunnel",
+            DriverError::Sftp(_) => "sftp",
+            DriverError::FileNotFound { .. } => "not_found",
+            DriverError::NoMatch { .. } => "not_found",
+            DriverError::NotAFile { .. } => "not_a_file",
+            DriverError::BucketNotFound { .. } => "bucket_not_found",
+            DriverError::CredentialsRejected(_) => "auth_failed",
+            DriverError::Store(_) => "store_failed",
             DriverError::Config { .. } => "misconfigured",
         }
     }

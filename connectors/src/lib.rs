@@ -1,4 +1,5 @@
-//! Drivers: databases ([`database::DatabaseDriver`]), file stores, SSH tunnels and the
+//! Drivers: databases ([`database::DatabaseDriver`]), file stores ([`files::FileStore`]),
+//! SSH tunnels and the
 //! WHERE sanitizer ([`sanitize`]).
 //!
 //! What this layer must never do: touch the control-plane store, speak MCP, or put a
@@ -6,8 +7,18 @@
 
 pub mod database;
 pub mod error;
+pub mod files;
 pub mod sanitize;
 pub mod tls;
 pub mod tunnel;
+
+/// What `test_connection` learned, for either driver family.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ping {
+    pub server_version: String,
+    /// Whether the connection's role can change data: a preview connection should not.
+    pub can_write: Option<bool>,
+    pub latency_ms: f64,
+}
 
 pub use error::DriverError;

@@ -39,7 +39,7 @@ impl Drop for Tunnel {
     }
 }
 
-struct HostKeyCheck {
+pub(crate) struct HostKeyCheck {
     pinned: Option<String>,
     seen: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -67,11 +67,40 @@ impl client::Handler for HostKeyCheck {
     }
 }
 
+/// What the SSH session is for, which names it in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Tunnel,
+    Sftp,
+}
+
+fn ssh_error(purpose: Purpose, cfg: &SshConfig, what: impl std::fmt::Display) -> DriverError {
+    let at = format!("{}@{}:{}: {what}", cfg.user, cfg.host, cfg.port);
+    match purpose {
+        Purpose::Tunnel => DriverError::Tunnel(at),
+        Purpose::Sftp => DriverError::Sftp(at),
+    }
+}
+
 fn tunnel_error(cfg: &SshConfig, what: impl std::fmt::Display) -> DriverError {
-    DriverError::Tunnel(format!("{}@{}:{}: {what}", cfg.user, cfg.host, cfg.port))
+    ssh_error(Purpose::Tunnel, cfg, what)
 }
 
 async fn session(cfg: &SshConfig) -> Result<Handle<HostKeyCheck>, DriverError> {
+    ssh_session(cfg, Purpose::Tunnel).await
+}
+
+/// An authenticated SSH session (host key checked against the pin when there is one).
+pub(crate) async fn ssh_session(
+    cfg: &SshConfig,
+    purpose: Purpose,
+) -> Result<Handle<HostKeyCheck>, DriverError> {
+    let tunnel_error = |cfg: &SshConfig, what: String| ssh_error(purpose, cfg, what);
+    // The connection's own field names, so the message says what to change.
+    let (key_field, passphrase_field, user_field) = match purpose {
+        Purpose::Tunnel => ("ssh_private_key", "ssh_passphrase", "ssh_user"),
+        Purpose::Sftp => ("private_key", "passphrase", "user"),
+    };
     let seen = Arc::new(std::sync::Mutex::new(None));
     let handler = HostKeyCheck {
         pinned: cfg.host_key_fingerprint.clone(),
@@ -88,7 +117,7 @@ async fn session(cfg: &SshConfig) -> Result<Handle<HostKeyCheck>, DriverError> {
         client::connect(config, (cfg.host.as_str(), cfg.port), handler),
     )
     .await
-    .map_err(|_| tunnel_error(cfg, "timed out connecting to the SSH server"))?;
+    .map_err(|_| tunnel_error(cfg, "timed out connecting to the SSH server".into()))?;
     let mut handle = match connected {
         Ok(h) => h,
         Err(russh::Error::UnknownKey) => {
@@ -102,12 +131,12 @@ async fn session(cfg: &SshConfig) -> Result<Handle<HostKeyCheck>, DriverError> {
             return Err(tunnel_error(
                 cfg,
                 format!("cannot connect to the SSH server: {e}"),
-            ))
+            ));
         }
     };
     let ok = if let Some(key) = &cfg.private_key {
         let key = decode_secret_key(key.expose(), cfg.passphrase.as_ref().map(|p| p.expose()))
-            .map_err(|_| tunnel_error(cfg, "ssh_private_key cannot be read (not an OpenSSH private key, or a wrong ssh_passphrase)"))?;
+            .map_err(|_| tunnel_error(cfg, format!("{key_field} cannot be read (not an OpenSSH private key, or a wrong {passphrase_field})")))?;
         let hash = handle
             .best_supported_rsa_hash()
             .await
@@ -120,24 +149,30 @@ async fn session(cfg: &SshConfig) -> Result<Handle<HostKeyCheck>, DriverError> {
                 PrivateKeyWithHashAlg::new(Arc::new(key), hash),
             )
             .await
-            .map_err(|e| tunnel_error(cfg, e))?
+            .map_err(|e| tunnel_error(cfg, e.to_string()))?
             .success()
     } else if let Some(pw) = &cfg.password {
         handle
             .authenticate_password(cfg.user.clone(), pw.expose())
             .await
-            .map_err(|e| tunnel_error(cfg, e))?
+            .map_err(|e| tunnel_error(cfg, e.to_string()))?
             .success()
     } else {
-        return Err(DriverError::config(
-            "ssh_password",
-            "an SSH tunnel needs ssh_password or ssh_private_key",
-        ));
+        return Err(match purpose {
+            Purpose::Tunnel => DriverError::config(
+                "ssh_password",
+                "an SSH tunnel needs ssh_password or ssh_private_key",
+            ),
+            Purpose::Sftp => DriverError::config(
+                "password",
+                "an SFTP connection needs password or private_key",
+            ),
+        });
     };
     if !ok {
         return Err(tunnel_error(
             cfg,
-            "SSH authentication failed; check ssh_user and its password or key",
+            format!("SSH authentication failed; check {user_field} and its password or key"),
         ));
     }
     Ok(handle)

@@ -1,5 +1,6 @@
-//! Open database drivers, one per connection, reused across calls so each connection keeps
-//! its own small pool. A connection edited since its driver was opened gets a new one.
+//! Open drivers, one per connection (and, for file stores, per bucket), reused across
+//! calls so each connection keeps its own pool or session. A connection edited since its
+//! driver was opened gets a new one.
 
 use std::{
     collections::HashMap,
@@ -9,6 +10,7 @@ use std::{
 use catalog::{connections::Connection, seal::Sealer, Store};
 use connectors::{
     database::{self, DatabaseConfig, DatabaseDriver, DbKind},
+    files::{self, FileConfig, FileStore},
     DriverError,
 };
 
@@ -33,9 +35,13 @@ impl From<OpenError> for ToolError {
     }
 }
 
+/// A file store and the `updated_at` of the connection it was opened for.
+type OpenedStore = (String, Arc<dyn FileStore>);
+
 #[derive(Default)]
 pub struct DriverCache {
     open: Mutex<HashMap<i64, Opened>>,
+    stores: Mutex<HashMap<(i64, Option<String>), OpenedStore>>,
 }
 
 impl DriverCache {
@@ -67,6 +73,37 @@ impl DriverCache {
             .unwrap()
             .insert(conn.id, (conn.updated_at.clone(), driver.clone()));
         Ok(driver)
+    }
+}
+
+impl DriverCache {
+    /// The store for a file connection; `bucket` overrides the connection's bucket.
+    pub async fn file_store(
+        &self,
+        store: &Store,
+        sealer: &Sealer,
+        account_id: i64,
+        conn: &Connection,
+        bucket: Option<&str>,
+    ) -> Result<Arc<dyn FileStore>, OpenError> {
+        let key = (conn.id, bucket.map(str::to_string));
+        if let Some((version, s)) = self.stores.lock().unwrap().get(&key) {
+            if *version == conn.updated_at {
+                return Ok(s.clone());
+            }
+        }
+        let secrets = store
+            .open_secrets(sealer, account_id, conn.id)
+            .await
+            .map_err(|e| OpenError::Store(e.into()))?;
+        let cfg = FileConfig::from_fields(&conn.kind, &conn.fields, secrets, bucket)
+            .map_err(OpenError::Driver)?;
+        let opened = files::open(cfg).map_err(OpenError::Driver)?;
+        self.stores
+            .lock()
+            .unwrap()
+            .insert(key, (conn.updated_at.clone(), opened.clone()));
+        Ok(opened)
     }
 }
 

@@ -82,13 +82,21 @@ impl From<DriverError> for ToolError {
     fn from(e: DriverError) -> Self {
         let code = match &e {
             DriverError::Timeout(_) => ErrorCode::Timeout,
-            DriverError::TableNotFound(_) => ErrorCode::NotFound,
-            DriverError::Config { .. } => ErrorCode::InvalidArgument,
+            DriverError::TableNotFound(_)
+            | DriverError::FileNotFound { .. }
+            | DriverError::NoMatch { .. }
+            | DriverError::BucketNotFound { .. } => ErrorCode::NotFound,
+            DriverError::Config { .. } | DriverError::NotAFile { .. } => ErrorCode::InvalidArgument,
             _ => ErrorCode::UpstreamError,
         };
         let err = ToolError::new(code, e.to_string());
         match e {
             DriverError::TableNotFound(_) => err.with_field("table_name"),
+            DriverError::FileNotFound { .. }
+            | DriverError::NoMatch { .. }
+            | DriverError::NotAFile { .. } => err.with_field("path"),
+            DriverError::BucketNotFound { .. } => err.with_field("bucket"),
+            DriverError::Config { ref field, .. } if field == "bucket" => err.with_field("bucket"),
             DriverError::Config { .. } => err.with_field("connection_id").with_hint(
                 "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
             ),

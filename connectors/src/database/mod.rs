@@ -15,21 +15,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub use crate::Ping;
 pub use config::{DatabaseConfig, DbKind, Secret, TlsMode};
 
 use crate::{
     error::{DriverError, Result},
     sanitize::{Dialect, Predicate},
 };
-
-/// What `test_connection` learned.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ping {
-    pub server_version: String,
-    /// Whether the connection's role can change data: a preview connection should not.
-    pub can_write: Option<bool>,
-    pub latency_ms: f64,
-}
 
 /// A table or view.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

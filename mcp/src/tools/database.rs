@@ -172,7 +172,18 @@ async fn test_connection(
             Err(OpenError::Driver(e)) => Err((e.kind().to_string(), e.to_string())),
             Err(OpenError::Store(e)) => return Err(e),
         },
-        Family::File => test_file_connection(&conn),
+        Family::File => match ctx
+            .drivers
+            .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, None)
+            .await
+        {
+            Ok(s) => s
+                .test_connection()
+                .await
+                .map_err(|e| (e.kind().to_string(), e.to_string())),
+            Err(OpenError::Driver(e)) => Err((e.kind().to_string(), e.to_string())),
+            Err(OpenError::Store(e)) => return Err(e),
+        },
     };
     match outcome {
         Ok(p) => {
@@ -192,36 +203,6 @@ async fn test_connection(
         }
     }
     Ok(out)
-}
-
-/// File connections: a local folder is listed; the other stores arrive with their drivers.
-fn test_file_connection(conn: &Connection) -> Result<Ping, (String, String)> {
-    if conn.kind != "local" {
-        return Err((
-            "unsupported".into(),
-            format!(
-                "testing {} connections is not available in this build yet",
-                conn.kind
-            ),
-        ));
-    }
-    let path = conn
-        .fields
-        .get("path")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let started = std::time::Instant::now();
-    match std::fs::read_dir(path) {
-        Ok(entries) => Ok(Ping {
-            server_version: format!("local folder, {} entries", entries.count()),
-            can_write: None,
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        }),
-        Err(e) => Err((
-            "unreachable".into(),
-            format!("cannot list the folder {path}: {e}; check the connection's path and its permissions"),
-        )),
-    }
 }
 
 // ---- discover_schema ----

@@ -2,6 +2,7 @@
 
 pub mod conformance;
 pub mod database;
+pub mod files;
 pub mod inventory;
 pub mod page;
 pub mod schedules;
@@ -13,6 +14,7 @@ use crate::registry::Registry;
 pub fn registry(conformance_fixtures: bool) -> Registry {
     let mut all = inventory::tools();
     all.extend(database::tools());
+    all.extend(files::tools());
     all.extend(schedules::tools());
     if conformance_fixtures {
         all.extend(conformance::tools());

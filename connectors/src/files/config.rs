@@ -1,0 +1,176 @@
+//! A file connection's settings, from its clear fields and its sealed secrets.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use serde_json::{Map, Value};
+
+use crate::{database::Secret, error::DriverError, tunnel::SshConfig};
+
+#[derive(Debug, Clone)]
+pub enum FileConfig {
+    S3 {
+        bucket: String,
+        region: String,
+        /// S3-compatible servers (MinIO, Ceph, moto, R2): path-style requests here.
+        endpoint: Option<String>,
+        virtual_hosted: bool,
+        access_key_id: Option<Secret>,
+        secret_access_key: Option<Secret>,
+        session_token: Option<Secret>,
+    },
+    Gcs {
+        bucket: String,
+        /// An emulator or private endpoint; without a key, requests are unauthenticated.
+        endpoint: Option<String>,
+        service_account_key: Option<Secret>,
+    },
+    Azure {
+        account: String,
+        container: String,
+        /// `http://127.0.0.1:10000/devstoreaccount1` for Azurite, or a private endpoint.
+        endpoint: Option<String>,
+        access_key: Option<Secret>,
+    },
+    Local {
+        root: PathBuf,
+    },
+    Http {
+        url: String,
+    },
+    Sftp {
+        ssh: SshConfig,
+        /// Folder that relative paths start from (default: the login folder).
+        root: Option<String>,
+    },
+}
+
+/// Reads fields and secrets by name.
+struct Fields<'a> {
+    fields: &'a Map<String, Value>,
+    secrets: BTreeMap<String, String>,
+}
+
+impl Fields<'_> {
+    fn text(&self, k: &str) -> Option<String> {
+        match self.fields.get(k) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    fn required(&self, k: &'static str, what: &str) -> Result<String, DriverError> {
+        self.text(k)
+            .ok_or_else(|| DriverError::config(k, format!("missing; set it to {what}")))
+    }
+    fn secret(&mut self, k: &str) -> Option<Secret> {
+        self.secrets.remove(k).map(Secret::new)
+    }
+    fn flag(&self, k: &str) -> bool {
+        matches!(self.fields.get(k), Some(Value::Bool(true)))
+            || self.text(k).is_some_and(|s| s == "true")
+    }
+}
+
+impl FileConfig {
+    /// From a connection's type, fields and secrets; `bucket` (the tool argument)
+    /// replaces the connection's bucket or container.
+    pub fn from_fields(
+        kind: &str,
+        fields: &Map<String, Value>,
+        secrets: BTreeMap<String, String>,
+        bucket: Option<&str>,
+    ) -> Result<FileConfig, DriverError> {
+        let mut f = Fields { fields, secrets };
+        let bucket_field = |f: &Fields, name: &'static str| -> Result<String, DriverError> {
+            match bucket {
+                Some(b) => Ok(b.to_string()),
+                None => f.text(name).or_else(|| f.text("bucket")).ok_or_else(|| {
+                    DriverError::config(name, "missing; set the bucket (or container) name")
+                }),
+            }
+        };
+        if bucket.is_some() && !matches!(kind, "s3" | "gcs" | "azure") {
+            return Err(DriverError::config(
+                "bucket",
+                format!("a {kind} connection has no buckets; omit bucket"),
+            ));
+        }
+        Ok(match kind {
+            "s3" => FileConfig::S3 {
+                bucket: bucket_field(&f, "bucket")?,
+                region: f.text("region").unwrap_or_else(|| "us-east-1".into()),
+                endpoint: f.text("endpoint"),
+                virtual_hosted: f.flag("virtual_hosted_style"),
+                access_key_id: f.secret("access_key_id"),
+                secret_access_key: f.secret("secret_access_key"),
+                session_token: f.secret("session_token"),
+            },
+            "gcs" => FileConfig::Gcs {
+                bucket: bucket_field(&f, "bucket")?,
+                endpoint: f.text("endpoint"),
+                service_account_key: f.secret("service_account_key"),
+            },
+            "azure" => FileConfig::Azure {
+                account: f.required("account", "the storage account name")?,
+                container: bucket_field(&f, "container")?,
+                endpoint: f.text("endpoint"),
+                access_key: f.secret("access_key"),
+            },
+            "local" => FileConfig::Local {
+                root: PathBuf::from(f.required("path", "the folder to read files from")?),
+            },
+            "http" => FileConfig::Http {
+                url: f.required("url", "the base URL files are served from")?,
+            },
+            "sftp" => {
+                let port = match f.text("port") {
+                    None => 22,
+                    Some(p) => p.parse().map_err(|_| {
+                        DriverError::config("port", "must be a number from 1 to 65535")
+                    })?,
+                };
+                FileConfig::Sftp {
+                    ssh: SshConfig {
+                        host: f.required("host", "the SFTP server's host name")?,
+                        port,
+                        user: f.required("user", "the SFTP user name")?,
+                        password: f.secret("password"),
+                        private_key: f.secret("private_key"),
+                        passphrase: f.secret("passphrase"),
+                        host_key_fingerprint: f.text("host_key_fingerprint"),
+                        timeout: Duration::from_secs(15),
+                    },
+                    root: f.text("path"),
+                }
+            }
+            other => {
+                return Err(DriverError::config(
+                    "type",
+                    format!(
+                        "`{other}` is not a file store type (s3, gcs, azure, local, http, sftp)"
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// Where the store points, for messages (never with credentials).
+    pub fn location(&self) -> String {
+        match self {
+            FileConfig::S3 { bucket, .. } => format!("s3://{bucket}"),
+            FileConfig::Gcs { bucket, .. } => format!("gs://{bucket}"),
+            FileConfig::Azure {
+                account, container, ..
+            } => format!("azure://{account}/{container}"),
+            FileConfig::Local { root } => format!("local folder {}", root.display()),
+            FileConfig::Http { url } => url.split('?').next().unwrap_or(url).to_string(),
+            FileConfig::Sftp { ssh, root } => format!(
+                "sftp://{}@{}:{}/{}",
+                ssh.user,
+                ssh.host,
+                ssh.port,
+                root.as_deref().unwrap_or("").trim_start_matches('/')
+            ),
+        }
+    }
+}

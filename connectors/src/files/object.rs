@@ -1,0 +1,385 @@
+//! S3 (and S3-compatible), GCS, Azure Blob, local folders and HTTP through `object_store`.
+
+use std::{ops::Range, sync::Arc, time::Instant};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use object_store::{
+    aws::AmazonS3Builder, azure::MicrosoftAzureBuilder, gcp::GoogleCloudStorageBuilder,
+    http::HttpBuilder, local::LocalFileSystem, path::Path, ClientOptions, ObjectStore,
+    ObjectStoreExt, PutPayload, RetryConfig,
+};
+
+use super::{config::FileConfig, FileMeta, FileStore};
+use crate::{error::DriverError, Ping};
+
+pub struct ObjectBackend {
+    store: Arc<dyn ObjectStore>,
+    location: String,
+    /// The bucket or container, for "bucket not found" messages.
+    bucket: Option<String>,
+}
+
+fn build_error(e: object_store::Error) -> DriverError {
+    DriverError::Config {
+        field: "connection_id".into(),
+        message: format!(
+            "the store cannot be set up: {}",
+            super::redact(&e.to_string())
+        ),
+    }
+}
+
+impl ObjectBackend {
+    pub fn new(cfg: &FileConfig) -> Result<ObjectBackend, DriverError> {
+        let location = cfg.location();
+        let options = |endpoint: &Option<String>| {
+            ClientOptions::new()
+                .with_allow_http(
+                    endpoint
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("http://")),
+                )
+                .with_timeout(std::time::Duration::from_secs(30))
+                .with_connect_timeout(std::time::Duration::from_secs(10))
+        };
+        // An assistant waits on this: fail in seconds, not after minutes of retries.
+        let retry = RetryConfig {
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(15),
+            ..RetryConfig::default()
+        };
+        let (store, bucket): (Arc<dyn ObjectStore>, Option<String>) = match cfg {
+            FileConfig::S3 {
+                bucket,
+                region,
+                endpoint,
+                virtual_hosted,
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
+                let mut b = AmazonS3Builder::new()
+                    .with_retry(retry.clone())
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_virtual_hosted_style_request(*virtual_hosted)
+                    .with_client_options(options(endpoint));
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                match (access_key_id, secret_access_key) {
+                    (Some(id), Some(secret)) => {
+                        b = b
+                            .with_access_key_id(id.expose())
+                            .with_secret_access_key(secret.expose());
+                        if let Some(t) = session_token {
+                            b = b.with_token(t.expose());
+                        }
+                    }
+                    (None, None) => b = b.with_skip_signature(true),
+                    _ => {
+                        return Err(DriverError::config(
+                            "secret_access_key",
+                            "give both access_key_id and secret_access_key, or neither for a public bucket",
+                        ))
+                    }
+                }
+                (
+                    Arc::new(b.build().map_err(build_error)?),
+                    Some(bucket.clone()),
+                )
+            }
+            FileConfig::Gcs {
+                bucket,
+                endpoint,
+                service_account_key,
+            } => {
+                let mut b = GoogleCloudStorageBuilder::new()
+                    .with_retry(retry.clone())
+                    .with_bucket_name(bucket)
+                    .with_client_options(options(endpoint));
+                match (service_account_key, endpoint) {
+                    (Some(k), _) => b = b.with_service_account_key(k.expose()),
+                    // An emulator: no OAuth.
+                    (None, Some(e)) => {
+                        b = b.with_service_account_key(
+                            serde_json::json!({
+                                "gcs_base_url": e.trim_end_matches('/'),
+                                "disable_oauth": true,
+                                "client_email": "",
+                                "private_key": "",
+                                "private_key_id": ""
+                            })
+                            .to_string(),
+                        )
+                    }
+                    (None, None) => return Err(DriverError::config(
+                        "service_account_key",
+                        "a GCS connection needs a service_account_key secret (the JSON key file)",
+                    )),
+                }
+                if let (Some(_), Some(e)) = (service_account_key, endpoint) {
+                    b = b.with_base_url(e.trim_end_matches('/'));
+                }
+                (
+                    Arc::new(b.build().map_err(build_error)?),
+                    Some(bucket.clone()),
+                )
+            }
+            FileConfig::Azure {
+                account,
+                container,
+                endpoint,
+                access_key,
+            } => {
+                let mut b = MicrosoftAzureBuilder::new()
+                    .with_retry(retry.clone())
+                    .with_account(account)
+                    .with_container_name(container)
+                    .with_client_options(options(endpoint));
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e.trim_end_matches('/').to_string());
+                }
+                match access_key {
+                    Some(k) => b = b.with_access_key(k.expose()),
+                    None => b = b.with_skip_signature(true),
+                }
+                (
+                    Arc::new(b.build().map_err(build_error)?),
+                    Some(container.clone()),
+                )
+            }
+            FileConfig::Local { root } => {
+                if !root.is_dir() {
+                    return Err(DriverError::config(
+                        "path",
+                        format!("{} is not a folder on the server", root.display()),
+                    ));
+                }
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(root).map_err(build_error)?),
+                    None,
+                )
+            }
+            FileConfig::Http { url } => (
+                Arc::new(
+                    HttpBuilder::new()
+                        .with_url(url)
+                        .with_retry(retry.clone())
+                        .with_client_options(options(&Some(url.clone())))
+                        .build()
+                        .map_err(build_error)?,
+                ),
+                None,
+            ),
+            FileConfig::Sftp { .. } => unreachable!("SFTP has its own backend"),
+        };
+        Ok(ObjectBackend {
+            store,
+            location,
+            bucket,
+        })
+    }
+
+    fn path(&self, p: &str) -> Result<Path, DriverError> {
+        Path::parse(p.trim_start_matches('/')).map_err(|_| DriverError::FileNotFound {
+            path: p.to_string(),
+        })
+    }
+
+    /// A store error in the words of `discover_file_schema`'s users.
+    fn error(&self, path: &str, e: object_store::Error) -> DriverError {
+        let detail = super::redact(&format!("{e}"));
+        let chain = {
+            let mut s = detail.clone();
+            let mut src = std::error::Error::source(&e);
+            while let Some(x) = src {
+                s.push_str(": ");
+                s.push_str(&super::redact(&x.to_string()));
+                src = x.source();
+            }
+            s
+        };
+        let bucket_missing = [
+            "NoSuchBucket",
+            "ContainerNotFound",
+            "bucket does not exist",
+            "The specified bucket",
+            "Bucket not found",
+            "no bucket named",
+        ]
+        .iter()
+        .any(|m| chain.contains(m));
+        match e {
+            _ if bucket_missing => DriverError::BucketNotFound {
+                bucket: self.bucket.clone().unwrap_or_default(),
+            },
+            object_store::Error::NotFound { .. } => DriverError::FileNotFound { path: path.into() },
+            object_store::Error::PermissionDenied { .. } => {
+                DriverError::PermissionDenied(format!("{} on {}", path, self.location))
+            }
+            object_store::Error::Unauthenticated { .. } => {
+                DriverError::CredentialsRejected(self.location.clone())
+            }
+            _ if [
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "AuthenticationFailed",
+                "AuthorizationFailure",
+                "401 Unauthorized",
+            ]
+            .iter()
+            .any(|m| chain.contains(m)) =>
+            {
+                DriverError::CredentialsRejected(self.location.clone())
+            }
+            _ if [
+                "AccessDenied",
+                "403 Forbidden",
+                "AuthorizationPermissionMismatch",
+            ]
+            .iter()
+            .any(|m| chain.contains(m)) =>
+            {
+                DriverError::PermissionDenied(format!("{path} on {}", self.location))
+            }
+            _ if [
+                "Connection refused",
+                "error sending request",
+                "dns error",
+                "tcp connect error",
+                "timed out",
+                "client error (Connect)",
+            ]
+            .iter()
+            .any(|m| chain.contains(m)) =>
+            {
+                DriverError::Unreachable {
+                    target: self.location.clone(),
+                    detail: "the endpoint did not answer".into(),
+                }
+            }
+            _ => DriverError::Store(detail),
+        }
+    }
+}
+
+#[async_trait]
+impl FileStore for ObjectBackend {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn test_connection(&self) -> Result<Ping, DriverError> {
+        let started = Instant::now();
+        let listed = self
+            .store
+            .list_with_delimiter(None)
+            .await
+            .map_err(|e| self.error("", e))?;
+        Ok(Ping {
+            server_version: format!(
+                "{}: {} files and {} folders at the top level",
+                self.location,
+                listed.objects.len(),
+                listed.common_prefixes.len()
+            ),
+            can_write: None,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    async fn list(
+        &self,
+        folder: &str,
+        recursive: bool,
+        max: usize,
+    ) -> Result<Vec<FileMeta>, DriverError> {
+        let folder = folder.trim_matches('/');
+        let prefix = if folder.is_empty() {
+            None
+        } else {
+            Some(self.path(folder)?)
+        };
+        let meta = |o: object_store::ObjectMeta| FileMeta {
+            path: o.location.to_string(),
+            size: o.size,
+            modified: Some(o.last_modified.timestamp_millis()),
+            is_dir: false,
+        };
+        if recursive {
+            let mut out = Vec::new();
+            let mut stream = self.store.list(prefix.as_ref());
+            while let Some(item) = stream.next().await {
+                out.push(meta(item.map_err(|e| self.error(folder, e))?));
+                if out.len() >= max {
+                    break;
+                }
+            }
+            Ok(out)
+        } else {
+            let listed = self
+                .store
+                .list_with_delimiter(prefix.as_ref())
+                .await
+                .map_err(|e| self.error(folder, e))?;
+            let mut out: Vec<FileMeta> = listed.objects.into_iter().map(meta).collect();
+            out.extend(listed.common_prefixes.into_iter().map(|p| FileMeta {
+                path: p.to_string(),
+                size: 0,
+                modified: None,
+                is_dir: true,
+            }));
+            out.truncate(max);
+            Ok(out)
+        }
+    }
+
+    async fn head(&self, path: &str) -> Result<FileMeta, DriverError> {
+        let p = self.path(path)?;
+        match self.store.head(&p).await {
+            Ok(o) => Ok(FileMeta {
+                path: o.location.to_string(),
+                size: o.size,
+                modified: Some(o.last_modified.timestamp_millis()),
+                is_dir: false,
+            }),
+            Err(e) => {
+                let err = self.error(path, e);
+                // A "folder" in an object store is a prefix with objects under it.
+                if matches!(err, DriverError::FileNotFound { .. }) {
+                    let under = self.list(path, false, 1).await.unwrap_or_default();
+                    if !under.is_empty() {
+                        return Err(DriverError::NotAFile {
+                            path: path.trim_matches('/').into(),
+                        });
+                    }
+                }
+                // Local folders are "not found" as objects but exist as directories.
+                Err(err)
+            }
+        }
+    }
+
+    async fn read_range(&self, path: &str, range: Range<u64>) -> Result<Vec<u8>, DriverError> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = self.path(path)?;
+        self.store
+            .get_range(&p, range)
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| self.error(path, e))
+    }
+
+    async fn put(&self, path: &str, data: Vec<u8>) -> Result<(), DriverError> {
+        let p = self.path(path)?;
+        self.store
+            .put(&p, PutPayload::from(data))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(path, e))
+    }
+}

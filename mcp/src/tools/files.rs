@@ -1,0 +1,402 @@
+//! `discover_file_schema`: resolve a path (or the newest file matching a glob) on a file
+//! connection, read a bounded prefix with one range request, and sniff its dialect,
+//! encoding, header and column types. Every argument the user gives overrides a guess.
+
+use catalog::connections::Family;
+use connectors::files::{self, FileMeta};
+use discovery::{Hints, RecordType, SniffError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    context::ToolContext,
+    error::{ErrorCode, ToolError},
+    registry::{tool, Effect, ToolMeta, ToolSpec},
+};
+
+/// Bytes read from the start of a file unless `sample_bytes` says otherwise.
+pub const DEFAULT_SAMPLE_BYTES: u64 = 1 << 20;
+pub const MAX_SAMPLE_BYTES: u64 = 16 << 20;
+
+pub fn tools() -> Vec<ToolSpec> {
+    vec![tool(
+        ToolMeta {
+            name: "discover_file_schema",
+            title: "Discover a file's columns",
+            description: "Detects the columns of a delimited file (CSV, TSV, pipe, any delimiter; gzip is decoded) or JSON Lines on a file connection (S3, GCS, Azure, SFTP, local, HTTP). Required connection_id and path (a glob such as `exports/*.csv` picks the newest match and says so). Optional delimiter, header_row (1-based line, 0 = none), record_type (delimited|json), record_delimiter, char_encoding, bucket, lines (data rows to analyse), quote, escape, sample_bytes (default 1 MiB, max 16 MiB); each overrides the guess. Reads only a prefix of the file with a range request. Returns field_count, column_names, fields ready for a source component's schema.fields, the dialect used with a confidence per guess, typed columns with formats, and sample rows.",
+            effect: Effect::ReadUpstream,
+        },
+        discover_file_schema,
+    )]
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverFileSchemaArgs {
+    /// A file connection id (list_connections with connection_type_filter=file).
+    pub connection_id: i64,
+    /// The file, relative to the connection's bucket or folder; `*`, `?`, `[..]` and `**`
+    /// pick the newest matching file.
+    pub path: String,
+    /// One character (`,` `;` `|` `§` …), or `tab`, `space`, `none` (one column per line).
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// 1-based line of the header row (after any preamble lines); 0 = no header.
+    #[serde(default)]
+    pub header_row: Option<i64>,
+    /// `delimited` (default) or `json` (JSON Lines).
+    #[serde(default)]
+    pub record_type: Option<String>,
+    /// `LF`, `CRLF`, `CR` (or `\n`, `\r\n`, `\r`), or any single character.
+    #[serde(default)]
+    pub record_delimiter: Option<String>,
+    /// The file's encoding, e.g. UTF-8, UTF-16LE, windows-1252, ISO-8859-1, Shift_JIS, GBK.
+    #[serde(default)]
+    pub char_encoding: Option<String>,
+    /// Another bucket or container than the connection's (S3, GCS, Azure).
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// Data rows to analyse at most (default: every row in the sample, up to 50,000).
+    #[serde(default)]
+    pub lines: Option<i64>,
+    /// The quote character, or `none` when fields are never quoted.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// `\` when a backslash escapes quotes, or `none` when quotes are doubled.
+    #[serde(default)]
+    pub escape: Option<String>,
+    /// Bytes read from the start of the file, default 1 MiB, max 16 MiB.
+    #[serde(default)]
+    pub sample_bytes: Option<i64>,
+}
+
+/// One entry of a source component's `schema.fields`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SchemaField {
+    pub name: String,
+    pub alias: String,
+    /// integer, decimal, boolean, date, timestamp or string.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ColumnGuess {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Date/timestamp layout (strftime), or the decimal and thousands separators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// 0..1: how sure the type guess is (grows with the values that agree).
+    pub confidence: f64,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Dialect {
+    /// `delimited` or `json`.
+    pub record_type: String,
+    pub encoding: String,
+    pub bom: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    pub record_delimiter: String,
+    /// Absent: one column per line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// Absent: no quoting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Absent: quotes are doubled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escape: Option<String>,
+    /// 1-based line of the header; 0 = none.
+    pub header_row: u32,
+    pub preamble_lines: u32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FileSchema {
+    pub connection_id: i64,
+    /// The file read (for a glob, the newest match).
+    pub path: String,
+    /// For a glob: how many files matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_files: Option<usize>,
+    pub size_bytes: u64,
+    /// Last modification (RFC 3339), when the store tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified_at: Option<String>,
+    /// Bytes read from the start of the file.
+    pub bytes_read: u64,
+    /// Whether the guesses rest on a prefix of the file rather than all of it.
+    pub truncated: bool,
+    pub field_count: usize,
+    pub column_names: Vec<String>,
+    /// Ready for a source component's `schema.fields`.
+    pub fields: Vec<SchemaField>,
+    pub columns: Vec<ColumnGuess>,
+    pub dialect: Dialect,
+    /// 0..1 per guess (1 = given by you, or certain).
+    pub confidence: Value,
+    /// Up to 10 data rows as read.
+    pub sample_rows: Vec<Vec<String>>,
+    pub rows_sampled: usize,
+    /// Data rows with more or fewer fields than the header.
+    pub ragged_rows: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn one_char(field: &str, v: &str) -> Result<char, ToolError> {
+    let mut chars = v.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(ToolError::invalid(
+            field,
+            format!("{field} must be one character (or a name such as tab or none), got `{v}`"),
+        )),
+    }
+}
+
+fn hints(a: &DiscoverFileSchemaArgs) -> Result<Hints, ToolError> {
+    let none_word = |v: &str| matches!(v.to_ascii_lowercase().as_str(), "none" | "");
+    let delimiter = match a.delimiter.as_deref() {
+        None => None,
+        Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+            "none" => None,
+            "tab" | "\\t" => Some('\t'),
+            "space" => Some(' '),
+            "comma" => Some(','),
+            "semicolon" => Some(';'),
+            "pipe" => Some('|'),
+            _ => Some(one_char("delimiter", v)?),
+        }),
+    };
+    let quote = match a.quote.as_deref() {
+        None => None,
+        Some(v) if none_word(v) => Some(None),
+        Some(v) => Some(Some(one_char("quote", v)?)),
+    };
+    let escape = match a.escape.as_deref() {
+        None => None,
+        Some(v)
+            if none_word(v)
+                || v.eq_ignore_ascii_case("double")
+                || v.eq_ignore_ascii_case("doubled") =>
+        {
+            Some(None)
+        }
+        Some(v) => Some(Some(one_char("escape", v)?)),
+    };
+    let record_delimiter = match a.record_delimiter.as_deref() {
+        None => None,
+        Some(v) => Some(match v {
+            "\n" | "\\n" => discovery::records::RecordDelimiter::Lf,
+            "\r\n" | "\\r\\n" => discovery::records::RecordDelimiter::CrLf,
+            "\r" | "\\r" => discovery::records::RecordDelimiter::Cr,
+            _ => match v.to_ascii_uppercase().as_str() {
+                "LF" => discovery::records::RecordDelimiter::Lf,
+                "CRLF" => discovery::records::RecordDelimiter::CrLf,
+                "CR" => discovery::records::RecordDelimiter::Cr,
+                _ => discovery::records::RecordDelimiter::Char(one_char("record_delimiter", v)?),
+            },
+        }),
+    };
+    let header_row = match a.header_row {
+        None => None,
+        Some(h) if (0..=10_000).contains(&h) => Some(h as u32),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "header_row",
+                "header_row is the 1-based line of the header (0 = no header), at most 10000",
+            ))
+        }
+    };
+    let lines = match a.lines {
+        None => None,
+        Some(n) if (1..=50_000).contains(&n) => Some(n as usize),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "lines",
+                "lines must be between 1 and 50000",
+            ))
+        }
+    };
+    let record_type = match a
+        .record_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("delimited" | "csv" | "tsv" | "delimited_text") => Some(RecordType::Delimited),
+        Some("json" | "jsonl" | "ndjson" | "json_lines") => Some(RecordType::JsonLines),
+        Some(other) => {
+            return Err(ToolError::invalid(
+                "record_type",
+                format!(
+                    "record_type `{other}` is not supported; use delimited or json (JSON Lines)"
+                ),
+            ))
+        }
+    };
+    let encoding = match a.char_encoding.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) => Some(e.to_string()),
+    };
+    Ok(Hints {
+        delimiter,
+        quote,
+        escape,
+        record_delimiter,
+        encoding,
+        header_row,
+        lines,
+        record_type,
+    })
+}
+
+fn sniff_error(e: SniffError) -> ToolError {
+    let msg = e.to_string();
+    match e {
+        SniffError::Undecodable { .. } | SniffError::UnknownEncoding(_) => {
+            ToolError::invalid("char_encoding", msg)
+        }
+        SniffError::BadHint { field, .. } => ToolError::invalid(field, msg),
+        SniffError::Empty | SniffError::Binary { .. } | SniffError::Corrupt(_) => {
+            ToolError::invalid("path", msg)
+        }
+    }
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+async fn discover_file_schema(
+    ctx: ToolContext,
+    a: DiscoverFileSchemaArgs,
+) -> Result<FileSchema, ToolError> {
+    if a.path.trim().is_empty() {
+        return Err(ToolError::invalid(
+            "path",
+            "give the file's path, e.g. exports/orders.csv or exports/*.csv",
+        ));
+    }
+    let hints = hints(&a)?;
+    let sample_bytes = match a.sample_bytes {
+        None => DEFAULT_SAMPLE_BYTES,
+        Some(n) if n >= 1024 && n as u64 <= MAX_SAMPLE_BYTES => n as u64,
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "sample_bytes",
+                format!("sample_bytes must be between 1024 and {MAX_SAMPLE_BYTES}"),
+            ))
+        }
+    };
+    let bucket = match a.bucket.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(b) => Some(b),
+    };
+    let conn = ctx
+        .store
+        .connection(ctx.account_id(), a.connection_id)
+        .await
+        .ok()
+        .filter(|c| c.family == Family::File)
+        .ok_or_else(|| {
+            ToolError::new(
+                ErrorCode::NotFound,
+                "connection not found, or not a file connection",
+            )
+            .with_field("connection_id")
+            .with_hint("list_connections with connection_type_filter=file shows file connections")
+        })?;
+    let store = ctx
+        .drivers
+        .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, bucket)
+        .await?;
+    let (file, matched): (FileMeta, Option<usize>) =
+        files::resolve(store.as_ref(), &a.path).await?;
+    if file.size == 0 {
+        return Err(ToolError::invalid(
+            "path",
+            format!("`{}` is empty (0 bytes); pick a file with data", file.path),
+        ));
+    }
+    let (bytes, truncated) = files::read_prefix(store.as_ref(), &file, sample_bytes).await?;
+    let d = discovery::sniff(&bytes, truncated, &hints).map_err(sniff_error)?;
+    let mut notes = Vec::new();
+    if let Some(n) = matched {
+        notes.push(format!(
+            "`{}` matched {n} file(s); this is the newest: {}",
+            a.path.trim(),
+            file.path
+        ));
+    }
+    if d.ragged_rows > 0 {
+        notes.push(format!(
+            "{} of {} data rows have more or fewer than {} fields",
+            d.ragged_rows, d.rows_sampled, d.field_count
+        ));
+    }
+    if d.truncated {
+        notes.push(format!(
+            "guesses rest on the first {} bytes of {}; raise sample_bytes (max {MAX_SAMPLE_BYTES}) if a column's type looks wrong",
+            bytes.len(),
+            file.size
+        ));
+    }
+    Ok(FileSchema {
+        connection_id: conn.id,
+        path: file.path.clone(),
+        matched_files: matched,
+        size_bytes: file.size,
+        modified_at: file.modified.and_then(rfc3339),
+        bytes_read: bytes.len() as u64,
+        truncated: d.truncated,
+        field_count: d.field_count,
+        column_names: d.column_names.clone(),
+        fields: d
+            .fields
+            .iter()
+            .map(|f| SchemaField {
+                name: f.name.clone(),
+                alias: f.name.clone(),
+                kind: f.inferred.kind.as_str().into(),
+            })
+            .collect(),
+        columns: d
+            .fields
+            .iter()
+            .map(|f| ColumnGuess {
+                name: f.name.clone(),
+                kind: f.inferred.kind.as_str().into(),
+                format: f.inferred.format.clone(),
+                confidence: f.inferred.confidence,
+                nullable: f.inferred.nullable,
+            })
+            .collect(),
+        dialect: Dialect {
+            record_type: d.record_type.into(),
+            encoding: d.encoding.clone(),
+            bom: d.bom,
+            compression: d.compression.map(String::from),
+            record_delimiter: d.record_delimiter.clone(),
+            delimiter: d.delimiter.clone(),
+            quote: d.quote.clone(),
+            escape: d.escape.clone(),
+            header_row: d.header_row,
+            preamble_lines: d.preamble_lines,
+        },
+        confidence: serde_json::to_value(&d.confidence).unwrap_or(Value::Null),
+        sample_rows: d.sample_rows,
+        rows_sampled: d.rows_sampled,
+        ragged_rows: d.ragged_rows,
+        notes,
+    })
+}
