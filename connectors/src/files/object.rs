@@ -349,11 +349,15 @@ impl FileStore for ObjectBackend {
                 let err = self.error(path, e);
                 // A "folder" in an object store is a prefix with objects under it.
                 if matches!(err, DriverError::FileNotFound { .. }) {
-                    let under = self.list(path, false, 1).await.unwrap_or_default();
-                    if !under.is_empty() {
-                        return Err(DriverError::NotAFile {
-                            path: path.trim_matches('/').into(),
-                        });
+                    // A HEAD of a missing bucket is a bare 404 too: the listing tells.
+                    match self.list(path, false, 1).await {
+                        Err(e @ DriverError::BucketNotFound { .. }) => return Err(e),
+                        Ok(under) if !under.is_empty() => {
+                            return Err(DriverError::NotAFile {
+                                path: path.trim_matches('/').into(),
+                            })
+                        }
+                        _ => {}
                     }
                 }
                 // Local folders are "not found" as objects but exist as directories.

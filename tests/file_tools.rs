@@ -1,0 +1,381 @@
+//! `discover_file_schema` and `test_connection` on file connections, through the MCP
+//! endpoint of the real binary: the demo's sample files (a local folder), and an S3
+//! bucket on the moto server that scripts/test starts, added with the CLI.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{cli, services_required, Server, Session};
+
+async fn demo() -> (Server, Session) {
+    let mut s = Server::start();
+    let token = s.demo_token();
+    let c = Session::open(&s.url("demo"), &token).await;
+    (s, c)
+}
+
+async fn connection_id(c: &mut Session, name: &str) -> i64 {
+    let list = c.ok("list_connections", json!({"limit": 100})).await;
+    list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no connection {name}: {list}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn types(d: &Value) -> Vec<String> {
+    d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn names(d: &Value) -> Vec<String> {
+    d["column_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn discovers_every_demo_sample_file() {
+    let (_s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "customers.csv"}),
+        )
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!(","), "{d}");
+    assert_eq!(
+        names(&d),
+        [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "country",
+            "city",
+            "created_at",
+            "is_vip"
+        ]
+    );
+    let t = types(&d);
+    assert_eq!(
+        (t[0].as_str(), t[7].as_str()),
+        ("integer", "boolean"),
+        "{d}"
+    );
+    assert_eq!(
+        d["fields"][0],
+        json!({"name": "id", "alias": "id", "type": "integer"})
+    );
+    assert_eq!(d["field_count"], json!(8));
+    assert_eq!(d["truncated"], json!(false));
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "orders_eu.csv"}),
+        )
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!(";"), "{d}");
+    assert_eq!(d["dialect"]["record_delimiter"], json!("\r\n"));
+    let total = d["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "total")
+        .unwrap();
+    assert_eq!(total["type"], json!("decimal"), "{d}");
+    assert_eq!(total["format"], json!("decimal_separator=,"));
+    assert_eq!(types(&d)[2], "date");
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "products.tsv"}),
+        )
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!("\t"), "{d}");
+    assert_eq!(types(&d).last().unwrap(), "decimal");
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "support_tickets.txt"}),
+        )
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!("|"), "{d}");
+    assert_eq!(
+        d["ragged_rows"],
+        json!(0),
+        "quoted line breaks stay inside their field: {d}"
+    );
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "legacy_customers_latin1.csv"}),
+        )
+        .await;
+    assert_eq!(d["dialect"]["encoding"], json!("windows-1252"), "{d}");
+    assert!(d["dialect"]["preamble_lines"].as_u64().unwrap() >= 1, "{d}");
+    assert!(
+        d["sample_rows"].to_string().contains('é')
+            || d["sample_rows"].to_string().contains('ü')
+            || d["sample_rows"].to_string().contains('ö'),
+        "{d}"
+    );
+
+    // A glob picks the newest match and says how many matched.
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "*.csv"}),
+        )
+        .await;
+    assert!(d["matched_files"].as_u64().unwrap() >= 3, "{d}");
+    assert!(d["notes"][0].as_str().unwrap().contains("newest"), "{d}");
+
+    // Every hint overrides its guess.
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "customers.csv", "delimiter": "none",
+                   "header_row": 0, "lines": 5, "quote": "none", "escape": "none",
+                   "char_encoding": "windows-1252", "record_delimiter": "LF"}),
+        )
+        .await;
+    assert_eq!(d["field_count"], json!(1), "{d}");
+    assert_eq!(d["dialect"]["header_row"], json!(0));
+    assert_eq!(d["dialect"]["encoding"], json!("windows-1252"));
+    assert_eq!(d["rows_sampled"], json!(5));
+    assert_eq!(d["confidence"]["delimiter"], json!(1.0));
+
+    let ok = c
+        .ok("test_connection", json!({"connection_id": files}))
+        .await;
+    assert_eq!(ok["success"], json!(true), "{ok}");
+}
+
+#[tokio::test]
+async fn bad_file_requests_name_the_field_and_the_fix() {
+    let (s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let shop = connection_id(&mut c, "shop-db").await;
+    let dir = s.data_dir.join("demo/files");
+    std::fs::create_dir_all(dir.join("archive")).unwrap();
+    std::fs::write(dir.join("archive/old.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(dir.join("empty.csv"), "").unwrap();
+    std::fs::write(dir.join("blank.csv"), "\n\n  \n").unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/files/image.png"
+        ),
+        dir.join("image.png"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("data.parquet"),
+        b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x02",
+    )
+    .unwrap();
+
+    let cases: &[(Value, &str, &str)] = &[
+        (json!({"path": "nope.csv"}), "path", "not found"),
+        (json!({"path": "archive"}), "path", "is a folder"),
+        (json!({"path": "*.json"}), "path", "no file matches"),
+        (json!({"path": "empty.csv"}), "path", "empty"),
+        (json!({"path": "blank.csv"}), "path", "empty"),
+        (json!({"path": "image.png"}), "path", "PNG image"),
+        (json!({"path": "data.parquet"}), "path", "Parquet"),
+        (json!({"path": "../../etc/passwd"}), "path", "not found"),
+        (
+            json!({"path": "legacy_customers_latin1.csv", "char_encoding": "UTF-8"}),
+            "char_encoding",
+            "not valid UTF-8",
+        ),
+        (
+            json!({"path": "customers.csv", "char_encoding": "klingon"}),
+            "char_encoding",
+            "unknown encoding",
+        ),
+        (
+            json!({"path": "customers.csv", "delimiter": ",,"}),
+            "delimiter",
+            "one character",
+        ),
+        (
+            json!({"path": "customers.csv", "quote": "«»"}),
+            "quote",
+            "one character",
+        ),
+        (
+            json!({"path": "customers.csv", "record_type": "xml"}),
+            "record_type",
+            "not supported",
+        ),
+        (
+            json!({"path": "customers.csv", "header_row": -1}),
+            "header_row",
+            "0 = no header",
+        ),
+        (
+            json!({"path": "customers.csv", "lines": 0}),
+            "lines",
+            "between 1 and 50000",
+        ),
+        (
+            json!({"path": "customers.csv", "sample_bytes": 10}),
+            "sample_bytes",
+            "between",
+        ),
+        (
+            json!({"path": "customers.csv", "bucket": "other"}),
+            "bucket",
+            "no buckets",
+        ),
+        (json!({"path": " "}), "path", "give the file's path"),
+    ];
+    for (extra, field, says) in cases {
+        let mut args = json!({"connection_id": files});
+        args.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let e = c.err("discover_file_schema", args.clone()).await;
+        assert_eq!(e["field"], json!(field), "{args}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(says),
+            "{args}: `{}` should say `{says}`",
+            e["message"]
+        );
+    }
+    let e = c
+        .err(
+            "discover_file_schema",
+            json!({"connection_id": shop, "path": "x.csv"}),
+        )
+        .await;
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a file connection"),
+        "{e}"
+    );
+    // The tools that only work on databases still say so for a file connection.
+    let e = c
+        .err(
+            "preview_data",
+            json!({"connection_id": files, "table_name": "customers.csv"}),
+        )
+        .await;
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a database connection"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn s3_connection_added_with_the_cli_is_tested_and_discovered_without_leaking() {
+    let get = |k: &str| std::env::var(k).ok();
+    let (Some(endpoint), Some(bucket), Some(key_id), Some(secret)) = (
+        get("PIPEWRIGHT_TEST_S3_ENDPOINT"),
+        get("PIPEWRIGHT_TEST_BUCKET"),
+        get("PIPEWRIGHT_TEST_S3_ACCESS_KEY_ID"),
+        get("PIPEWRIGHT_TEST_S3_SECRET_ACCESS_KEY"),
+    ) else {
+        assert!(
+            !services_required(),
+            "the S3 test server is required (scripts/file-servers)"
+        );
+        eprintln!("skipping: no S3 test server");
+        return;
+    };
+    let (s, mut c) = demo().await;
+    // moto accepts any secret; a distinctive one shows it never comes back.
+    let secret = format!("{secret}-LEAKCHECK-s3");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("id"), &key_id).unwrap();
+    std::fs::write(dir.path().join("secret"), &secret).unwrap();
+    let id = cli(
+        &s.data_dir,
+        &[
+            "connection",
+            "add",
+            "--account",
+            "demo",
+            "--name",
+            "lake",
+            "--type",
+            "s3",
+            "--set",
+            &format!("bucket={bucket}"),
+            "--set",
+            &format!("endpoint={endpoint}"),
+            "--secret-file",
+            &format!("access_key_id={}", dir.path().join("id").display()),
+            "--secret-file",
+            &format!("secret_access_key={}", dir.path().join("secret").display()),
+        ],
+    );
+    let id: i64 = id.trim().parse().unwrap();
+    let mut seen = String::new();
+    let ok = c
+        .ok(
+            "test_connection",
+            json!({"connection_id": id, "connection_type": "file"}),
+        )
+        .await;
+    assert_eq!(ok["success"], json!(true), "{ok}");
+    seen.push_str(&ok.to_string());
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": id, "path": "data/orders_*.csv"}),
+        )
+        .await;
+    assert_eq!(d["path"], json!("data/orders_2024-02.csv"), "{d}");
+    assert_eq!(d["matched_files"], json!(2));
+    assert_eq!(names(&d), ["order_id", "placed_at", "total"]);
+    assert_eq!(types(&d), ["integer", "date", "decimal"]);
+    seen.push_str(&d.to_string());
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": id, "path": "big/sixty-four-mib.csv"}),
+        )
+        .await;
+    assert_eq!(
+        (d["bytes_read"].as_u64(), d["truncated"].as_bool()),
+        (Some(1 << 20), Some(true)),
+        "{d}"
+    );
+    assert_eq!(d["size_bytes"], json!(64u64 << 20));
+    let e = c
+        .err(
+            "discover_file_schema",
+            json!({"connection_id": id, "path": "people.csv", "bucket": "no-such-bucket"}),
+        )
+        .await;
+    assert_eq!(e["field"], json!("bucket"), "{e}");
+    seen.push_str(&e.to_string());
+    let got = c.ok("get_connection", json!({"connection_id": id})).await;
+    seen.push_str(&got.to_string());
+    assert!(!seen.contains(&secret), "a secret came back: {seen}");
+    let logs = s.logs();
+    assert!(!logs.contains(&secret), "a secret reached the logs");
+}
