@@ -9,6 +9,9 @@ use crate::{
     types::{fits, is_integer, ColumnStats, ColumnType, Inferred},
 };
 
+/// Data rows weighed when deciding whether the first row is a header.
+const HEADER_EVIDENCE_ROWS: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// Index of the first record after the preamble (the header, or the first data row).
@@ -57,7 +60,10 @@ fn table_start(records: &[Record], modal: usize) -> usize {
 }
 
 /// Column statistics over data rows.
-pub fn column_stats(rows: &[Record], width: usize) -> Vec<ColumnStats> {
+pub fn column_stats<'a>(
+    rows: impl IntoIterator<Item = &'a Record>,
+    width: usize,
+) -> Vec<ColumnStats> {
     let mut stats = vec![ColumnStats::default(); width];
     for r in rows {
         for (j, s) in stats.iter_mut().enumerate() {
@@ -68,7 +74,12 @@ pub fn column_stats(rows: &[Record], width: usize) -> Vec<ColumnStats> {
 }
 
 /// Evidence that `first` is a header over `body`: positive for a header.
-fn header_votes(first: &Record, body: &[Record], types: &[Inferred], stats: &[ColumnStats]) -> f64 {
+fn header_votes(
+    first: &Record,
+    body: &[&Record],
+    types: &[Inferred],
+    stats: &[ColumnStats],
+) -> f64 {
     let mut votes = 0.0;
     for (j, t) in types.iter().enumerate() {
         let Some(h) = first.fields.get(j).map(|s| s.trim()) else {
@@ -114,7 +125,7 @@ fn header_votes(first: &Record, body: &[Record], types: &[Inferred], stats: &[Co
             && ints.windows(2).all(|w| w[1] - w[0] == ints[1] - ints[0])
             && ints[1] != ints[0]
     };
-    if run(first) && !body.first().is_some_and(run) {
+    if run(first) && !body.first().is_some_and(|r| run(r)) {
         votes += 1.5 * first.fields.len() as f64;
     }
     votes
@@ -175,12 +186,13 @@ pub fn detect(records: &[Record], header_line: Option<u32>) -> Layout {
         };
     };
     let width = modal.max(1);
-    let body: Vec<Record> = rest[1..]
+    // Header evidence needs a few hundred rows, not the whole sample.
+    let body: Vec<&Record> = rest[1..]
         .iter()
         .filter(|r| !r.is_blank())
-        .cloned()
+        .take(HEADER_EVIDENCE_ROWS)
         .collect();
-    let stats = column_stats(&body, width);
+    let stats = column_stats(body.iter().copied(), width);
     let types: Vec<Inferred> = stats.iter().map(ColumnStats::infer).collect();
     let (header, confidence) = match header_line {
         Some(0) => (false, 1.0),

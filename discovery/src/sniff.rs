@@ -202,13 +202,12 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     let lay = layout::detect(&records, hints.header_row);
     confidence.header = lay.header_confidence;
     let data_from = (lay.start + lay.header as usize).min(records.len());
-    let body: Vec<_> = records[data_from..]
+    let body: Vec<&crate::records::Record> = records[data_from..]
         .iter()
         .filter(|r| !r.is_blank())
         .take(max_rows)
-        .cloned()
         .collect();
-    let stats = layout::column_stats(&body, lay.field_count);
+    let stats = layout::column_stats(body.iter().copied(), lay.field_count);
     let fields = lay
         .names
         .iter()

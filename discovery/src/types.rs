@@ -237,10 +237,10 @@ pub fn is_grouped(v: &str, thousands: u8) -> bool {
 }
 
 pub fn is_boolean(v: &str) -> bool {
-    matches!(
-        v.to_ascii_lowercase().as_str(),
-        "true" | "false" | "yes" | "no" | "t" | "f" | "y" | "n"
-    )
+    v.len() <= 5
+        && ["true", "false", "yes", "no", "t", "f", "y", "n"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(v))
 }
 
 /// Whether a cell looks like data of some kind (number, date, word, email, …) rather
