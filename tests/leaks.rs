@@ -84,6 +84,41 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
                 .await
                 .unwrap();
         }
+        // Two real file stores (when scripts/test started them): the SFTP server refuses
+        // the password; moto accepts any key, so the secret signs real requests.
+        let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+        let file_conns = [
+            (
+                "real-sftp",
+                "sftp",
+                json!({"host": "127.0.0.1", "port": env("PIPEWRIGHT_TEST_SSH_PORT", "1").parse::<i64>().unwrap(), "user": env("PIPEWRIGHT_TEST_SSH_USER", "etl")}),
+                BTreeMap::from([("password".to_string(), SECRETS[0].1.to_string())]),
+            ),
+            (
+                "real-s3",
+                "s3",
+                json!({"bucket": env("PIPEWRIGHT_TEST_BUCKET", "b"), "endpoint": env("PIPEWRIGHT_TEST_S3_ENDPOINT", "http://127.0.0.1:1")}),
+                BTreeMap::from([
+                    ("access_key_id".to_string(), "testing".to_string()),
+                    ("secret_access_key".to_string(), SECRETS[2].1.to_string()),
+                ]),
+            ),
+        ];
+        for (name, kind, fields, secrets) in file_conns {
+            store
+                .create_connection(
+                    &sealer,
+                    NewConnection {
+                        account_id: a.id,
+                        name,
+                        kind,
+                        fields: fields.as_object().unwrap().clone(),
+                        secrets,
+                    },
+                )
+                .await
+                .unwrap();
+        }
         store.create_workspace(a.id, "Main", "").await.unwrap();
         let (_, t) = store
             .create_token(NewToken {
@@ -150,8 +185,17 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
     for (name, args) in calls {
         responses.push(c.call(name, args).await);
     }
-    for id in 1..=7 {
+    for id in 1..=9 {
         responses.push(c.call("get_connection", json!({"connection_id": id})).await);
+        for path in ["people.csv", "data/*.csv", "missing.csv"] {
+            responses.push(
+                c.call(
+                    "discover_file_schema",
+                    json!({"connection_id": id, "path": path}),
+                )
+                .await,
+            );
+        }
         responses.push(
             c.call("test_connection", json!({"connection_id": id}))
                 .await,
@@ -179,6 +223,17 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
             .contains("ssh_user"),
         "{tunnel}"
     );
+    // moto answers: the file success path (a signed request) is covered too.
+    if std::env::var("PIPEWRIGHT_TEST_S3_ENDPOINT").is_ok() {
+        let ok = c
+            .call(
+                "discover_file_schema",
+                json!({"connection_id": 9, "path": "people.csv"}),
+            )
+            .await;
+        assert_eq!(ok["isError"], json!(false), "{ok}");
+        responses.push(ok);
+    }
     // The real PostgreSQL answers: the success paths are covered too.
     let ok = c.call("test_connection", json!({"connection_id": 6})).await;
     assert_eq!(ok["structuredContent"]["success"], json!(true), "{ok}");
@@ -191,6 +246,7 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
     assert_eq!(rows["isError"], json!(false), "{rows}");
     called.extend([
         "get_connection",
+        "discover_file_schema",
         "test_connection",
         "discover_schema",
         "preview_data",

@@ -1,5 +1,5 @@
 //! Sample delimited files in several dialects, for the demo's `sample-files` connection
-//! (and for `discover_file_schema` once it lands).
+//! and `discover_file_schema`.
 
 use std::{fs, path::Path};
 
