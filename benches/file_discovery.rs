@@ -67,7 +67,7 @@ fn orders() -> Vec<u8> {
             i % 60,
             i * 13 % 9999,
             i % 100,
-            i % 2 == 0
+            i.is_multiple_of(2)
         ));
     }
     s.into_bytes()
