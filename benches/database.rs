@@ -8,26 +8,15 @@
 //! Needs PostgreSQL at PIPEWRIGHT_TEST_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432/postgres); creates two databases and drops them.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
 
-use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{percentile, pipewright, McpServer};
 use tokio_postgres::NoTls;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
 const ITERATIONS: usize = 300;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn admin_url() -> String {
     std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
@@ -44,25 +33,6 @@ async fn connect(url: &str) -> tokio_postgres::Client {
         .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
     tokio::spawn(conn);
     c
-}
-
-fn pipewright(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 fn main() {
@@ -169,63 +139,8 @@ async fn measure(shop: String, wide: String) {
     };
     let shop_id: i64 = conn("shop", shop).parse().unwrap();
     let wide_id: i64 = conn("wide", wide).parse().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(d)
-        .env("PIPEWRIGHT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let l = lines.next().expect("server output").unwrap();
-        if let Some(a) = l.strip_prefix("pipewright listening on ") {
-            break a.trim().to_string();
-        }
-    };
-    let _server = Server(child);
-    let url = format!("{base}/bench/api/mcp");
-    let http = reqwest::Client::new();
-    let post = |body: Value, session: Option<String>| {
-        let mut r = http
-            .post(&url)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body.to_string());
-        if let Some(s) = session {
-            r = r.header("mcp-session-id", s);
-        }
-        r.send()
-    };
-    let init = post(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}), None)
-        .await
-        .unwrap();
-    let session = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let _ = init.text().await;
-    post(
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        Some(session.clone()),
-    )
-    .await
-    .unwrap();
-    let call = |name: &'static str, args: Value| {
-        let session = session.clone();
-        let fut = post(
-            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}}),
-            Some(session),
-        );
-        async move {
-            let body = fut.await.unwrap().text().await.unwrap();
-            assert!(body.contains("\"isError\":false"), "{name}: {body}");
-            body
-        }
-    };
+    let server = McpServer::start(d, "bench", &token).await;
+    let call = |name: &'static str, args: serde_json::Value| server.call(name, args);
 
     // ---- 1. preview_data 20 rows vs tokio-postgres directly.
     let preview_args = json!({"connection_id": shop_id, "table_name": "orders", "row_count": 20});

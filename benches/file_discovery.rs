@@ -6,50 +6,19 @@
 //!   scripts/bench   (starts the servers; or source scripts/file-servers' and
 //!                    scripts/ssh-server's env.sh, then `cargo bench --bench file_discovery`)
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
+
+use std::{path::Path, process::Command, time::Instant};
 
 use serde_json::{json, Value};
+use support::{percentile, pipewright, McpServer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
 const ITERATIONS: usize = 200;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn env(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| {
         panic!("{k} is not set: run scripts/bench, which starts the S3 and SFTP test servers")
     })
-}
-
-fn pipewright(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 /// A 4 MiB orders file: quoted fields, timestamps, decimals, booleans.
@@ -191,62 +160,8 @@ async fn run() {
         ],
     );
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(d)
-        .env("PIPEWRIGHT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let l = lines.next().expect("server output").unwrap();
-        if let Some(a) = l.strip_prefix("pipewright listening on ") {
-            break a.trim().to_string();
-        }
-    };
-    let _server = Server(child);
-    let url = format!("{base}/bench/api/mcp");
-    let http = reqwest::Client::new();
-    let post = |body: Value, session: Option<String>| {
-        let mut r = http
-            .post(&url)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body.to_string());
-        if let Some(s) = session {
-            r = r.header("mcp-session-id", s);
-        }
-        r.send()
-    };
-    let init = post(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}), None)
-        .await
-        .unwrap();
-    let session = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let _ = init.text().await;
-    post(
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        Some(session.clone()),
-    )
-    .await
-    .unwrap();
-    let call = |args: Value| {
-        let fut = post(
-            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"discover_file_schema","arguments":args}}),
-            Some(session.clone()),
-        );
-        async move {
-            let body = fut.await.unwrap().text().await.unwrap();
-            assert!(body.contains("\"isError\":false"), "{body}");
-            body
-        }
-    };
+    let server = McpServer::start(d, "bench", &token).await;
+    let call = |args: Value| server.call("discover_file_schema", args);
 
     let mut rows = Vec::new();
     for (label, id, path) in [

@@ -5,26 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Server, Session};
-
-async fn demo() -> (Server, Session) {
-    let mut s = Server::start();
-    let token = s.demo_token();
-    let c = Session::open(&s.url("demo"), &token).await;
-    (s, c)
-}
-
-async fn connection_id(c: &mut Session, name: &str) -> i64 {
-    let list = c.ok("list_connections", json!({"limit": 100})).await;
-    list["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["name"] == json!(name))
-        .unwrap_or_else(|| panic!("no connection {name}: {list}"))["id"]
-        .as_i64()
-        .unwrap()
-}
+use support::{connection_id, demo};
 
 #[tokio::test]
 async fn preview_the_shop_orders_with_a_filter() {

@@ -392,3 +392,24 @@ pub fn assert_inventory_listed(tools: &Value, how: &str) {
 pub fn services_required() -> bool {
     std::env::var("PIPEWRIGHT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
+
+/// The binary with the demo account, and an MCP session on it.
+pub async fn demo() -> (Server, Session) {
+    let mut s = Server::start();
+    let token = s.demo_token();
+    let c = Session::open(&s.url("demo"), &token).await;
+    (s, c)
+}
+
+/// The id of the connection called `name` (list_connections).
+pub async fn connection_id(c: &mut Session, name: &str) -> i64 {
+    let list = c.ok("list_connections", json!({"limit": 100})).await;
+    list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no connection {name}: {list}"))["id"]
+        .as_i64()
+        .unwrap()
+}

@@ -1,0 +1,115 @@
+//! What the benchmarks share: the CLI, the release server on a free port with an MCP
+//! session over Streamable HTTP, and percentiles.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pipewright");
+
+/// Runs a CLI subcommand against `data`; its trimmed stdout.
+pub fn pipewright(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// `pipewright serve` on `data` with an initialised MCP session for `account`.
+pub struct McpServer {
+    child: Child,
+    url: String,
+    token: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Drop for McpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl McpServer {
+    pub async fn start(data: &Path, account: &str, token: &str) -> McpServer {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("PIPEWRIGHT_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let l = lines.next().expect("server output").unwrap();
+            if let Some(a) = l.strip_prefix("pipewright listening on ") {
+                break a.trim().to_string();
+            }
+        };
+        let mut s = McpServer {
+            child,
+            url: format!("{base}/{account}/api/mcp"),
+            token: token.to_string(),
+            session: String::new(),
+            http: reqwest::Client::new(),
+        };
+        let init = s
+            .post(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}))
+            .await;
+        s.session = init.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let _ = init.text().await;
+        s.post(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+            .await;
+        s
+    }
+
+    async fn post(&self, body: Value) -> reqwest::Response {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        if !self.session.is_empty() {
+            r = r.header("mcp-session-id", &self.session);
+        }
+        r.send().await.unwrap()
+    }
+
+    /// `tools/call` that must succeed; the raw response body.
+    pub async fn call(&self, name: &str, args: Value) -> String {
+        let body = self
+            .post(json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}}))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("\"isError\":false"), "{name}: {body}");
+        body
+    }
+}
