@@ -314,6 +314,18 @@ async fn s3_connection_added_with_the_cli_is_tested_and_discovered_without_leaki
         ],
     );
     let id: i64 = id.trim().parse().unwrap();
+    // The CLI tests file connections too, and lists which secrets are set, not their values.
+    let tested = cli(
+        &s.data_dir,
+        &["connection", "test", &id.to_string(), "--account", "demo"],
+    );
+    assert!(tested.starts_with("ok: s3://"), "{tested}");
+    let listed = cli(&s.data_dir, &["connection", "list", "--account", "demo"]);
+    assert!(
+        listed.contains("access_key_id, secret_access_key"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret) && !tested.contains(&secret));
     let mut seen = String::new();
     let ok = c
         .ok(

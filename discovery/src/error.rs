@@ -11,6 +11,8 @@ pub enum SniffError {
     UnknownEncoding(String),
     #[error("the compressed data is corrupt: {0}")]
     Corrupt(String),
+    #[error("a row has more than {max} fields; check the delimiter (give it with `delimiter`) or the record_type")]
+    TooWide { max: usize },
     #[error("{field}: {message}")]
     BadHint {
         field: &'static str,

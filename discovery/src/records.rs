@@ -35,6 +35,10 @@ pub struct Dialect {
     pub record: RecordDelimiter,
 }
 
+/// Fields kept per record; past it, delimiters are text and the record is marked `wide`
+/// (a wrong delimiter or a hostile file must not cost memory per character).
+pub const MAX_FIELDS: usize = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub fields: Vec<String>,
@@ -44,6 +48,8 @@ pub struct Record {
     pub quoted: bool,
     /// Fields with text after their closing quote: a sign the quote guess is wrong.
     pub stray: u32,
+    /// More than [`MAX_FIELDS`] fields.
+    pub wide: bool,
 }
 
 impl Record {
@@ -72,6 +78,7 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
     let mut quoted = false;
     let mut record_line = 0u32;
     let mut stray = 0u32;
+    let mut wide = false;
     let mut after_close = false; // a quoted field has closed; more text is stray
     let mut open = false; // something was read since the last record ended
     let custom = match d.record {
@@ -124,10 +131,12 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
                 line: record_line,
                 quoted,
                 stray,
+                wide,
             });
             record_line = line;
             quoted = false;
             stray = 0;
+            wide = false;
             after_close = false;
             at_field_start = true;
             open = false;
@@ -136,7 +145,9 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
         if custom.is_some() && (c == '\n' || (c == '\r' && chars.peek() != Some(&'\n'))) {
             line += 1;
         }
-        if Some(c) == d.delimiter {
+        if Some(c) == d.delimiter && fields.len() + 1 >= MAX_FIELDS {
+            wide = true;
+        } else if Some(c) == d.delimiter {
             fields.push(std::mem::take(&mut field));
             at_field_start = true;
             after_close = false;
@@ -172,6 +183,7 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
             line: record_line,
             quoted,
             stray,
+            wide,
         });
     }
     (out, clean)

@@ -199,6 +199,11 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     let d = found.dialect;
     // Enough records for the preamble, the header and `max_rows` data rows.
     let (records, _) = parse_with_end(text, &d, max_rows.saturating_add(64), truncated);
+    if records.iter().any(|r| r.wide) {
+        return Err(SniffError::TooWide {
+            max: crate::records::MAX_FIELDS,
+        });
+    }
     let lay = layout::detect(&records, hints.header_row);
     confidence.header = lay.header_confidence;
     let data_from = (lay.start + lay.header as usize).min(records.len());
@@ -267,6 +272,11 @@ mod tests {
         assert!(matches!(
             sniff(b"PAR1\0\0", false, &Hints::default()),
             Err(SniffError::Binary { .. })
+        ));
+        let wide = ",".repeat(20_000);
+        assert!(matches!(
+            sniff(wide.as_bytes(), false, &Hints::default()),
+            Err(SniffError::TooWide { .. })
         ));
         assert!(matches!(
             sniff(b"a\0b\0\x01\x02", false, &Hints::default()),

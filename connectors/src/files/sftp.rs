@@ -150,6 +150,8 @@ async fn read_exact_range(
         let answers = join_all(chunks.iter().map(|&(o, len)| sftp.read(handle, o, len))).await;
         for ((o, len), answer) in chunks.into_iter().zip(answers) {
             match answer {
+                // An empty answer would never advance: treat it as the end.
+                Ok(d) if d.data.is_empty() => return Ok(out),
                 Ok(d) => {
                     out.extend_from_slice(&d.data);
                     offset = o + d.data.len() as u64;

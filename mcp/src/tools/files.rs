@@ -266,6 +266,7 @@ fn sniff_error(e: SniffError) -> ToolError {
             ToolError::invalid("char_encoding", msg)
         }
         SniffError::BadHint { field, .. } => ToolError::invalid(field, msg),
+        SniffError::TooWide { .. } => ToolError::invalid("delimiter", msg),
         SniffError::Empty | SniffError::Binary { .. } | SniffError::Corrupt(_) => {
             ToolError::invalid("path", msg)
         }
