@@ -192,6 +192,18 @@ async fn azure_blob_reads_ranges_and_rejects_a_wrong_key() {
     assert!(!e.to_string().contains(&bad_key) && !e.to_string().contains(&v[2]));
 }
 
+#[tokio::test]
+async fn http_webdav_reads_ranges_and_lists_with_propfind() {
+    let Some(v) = need(
+        &["PIPEWRIGHT_TEST_HTTP_URL"],
+        "HTTP/WebDAV test server (WsgiDAV)",
+    ) else {
+        return;
+    };
+    let store = open("http", json!({"url": v[0]}), &[]);
+    behaves(store.as_ref()).await;
+}
+
 /// Copies the fixtures into `dir`, the February orders newer than January's.
 fn seed(dir: &Path) {
     for rel in [

@@ -348,7 +348,11 @@ impl FileStore for ObjectBackend {
             Err(e) => {
                 let err = self.error(path, e);
                 // A "folder" in an object store is a prefix with objects under it.
-                if matches!(err, DriverError::FileNotFound { .. }) {
+                // (WebDAV servers answer 403 for a folder.)
+                if matches!(
+                    err,
+                    DriverError::FileNotFound { .. } | DriverError::PermissionDenied(_)
+                ) {
                     // A HEAD of a missing bucket is a bare 404 too: the listing tells.
                     match self.list(path, false, 1).await {
                         Err(e @ DriverError::BucketNotFound { .. }) => return Err(e),
