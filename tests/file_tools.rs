@@ -222,6 +222,16 @@ async fn bad_file_requests_name_the_field_and_the_fix() {
             "between",
         ),
         (
+            json!({"path": "customers.csv", "header_row": 5000}),
+            "header_row",
+            "past the end of the sample",
+        ),
+        (
+            json!({"path": "customers.csv", "record_type": "json"}),
+            "record_type",
+            "no line of the sample is a JSON object",
+        ),
+        (
             json!({"path": "customers.csv", "bucket": "other"}),
             "bucket",
             "no buckets",
@@ -366,6 +376,21 @@ async fn s3_connection_added_with_the_cli_is_tested_and_discovered_without_leaki
         .await;
     assert_eq!(e["field"], json!("bucket"), "{e}");
     seen.push_str(&e.to_string());
+    // A bucket name is checked before it can reach a host name.
+    let e = c
+        .err(
+            "discover_file_schema",
+            json!({"connection_id": id, "path": "people.csv", "bucket": "evil.example#"}),
+        )
+        .await;
+    assert_eq!(e["field"], json!("bucket"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid bucket name"),
+        "{e}"
+    );
     let got = c.ok("get_connection", json!({"connection_id": id})).await;
     seen.push_str(&got.to_string());
     assert!(!seen.contains(&secret), "a secret came back: {seen}");

@@ -80,12 +80,14 @@ async fn behaves(store: &dyn FileStore) {
         store.read_range("people.csv", 45..51).await.unwrap(),
         b"-3.25\n"
     );
-    let (newest, matched) = files::resolve(store, "data/orders_*.csv").await.unwrap();
+    let r = files::resolve(store, "data/orders_*.csv").await.unwrap();
+    let (newest, matched) = (r.file, r.matched);
     assert_eq!(
         (newest.path.as_str(), matched),
         ("data/orders_2024-02.csv", Some(2))
     );
-    let (all, matched) = files::resolve(store, "**/*.csv").await.unwrap();
+    let r = files::resolve(store, "**/*.csv").await.unwrap();
+    let (all, matched) = (r.file, r.matched);
     assert!(matched.unwrap() >= 4, "{all:?} {matched:?}");
     assert!(matches!(
         store.head("data").await,
@@ -484,7 +486,7 @@ async fn sftp_discovery_of_a_2_gib_file_reads_at_most_the_prefix() {
     );
     store.test_connection().await.unwrap();
     let before = sent.load(Ordering::SeqCst);
-    let (file, _) = files::resolve(store.as_ref(), "*.csv").await.unwrap();
+    let file = files::resolve(store.as_ref(), "*.csv").await.unwrap().file;
     assert_eq!(file.size, 2 << 30);
     let (bytes, more) = files::read_prefix(store.as_ref(), &file, PREFIX)
         .await

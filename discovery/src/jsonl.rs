@@ -1,5 +1,6 @@
 //! JSON Lines (`record_type: json`): one object per line; fields are the union of the
-//! keys in first-seen order, typed from the JSON values.
+//! keys, in the order they first appear (within one object, in key order), typed from
+//! the JSON values.
 
 use serde_json::Value;
 
@@ -22,6 +23,7 @@ pub fn looks_like_jsonl(text: &str) -> bool {
 
 pub fn fields(text: &str, truncated: bool, max_rows: usize) -> JsonFields {
     let mut names: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut stats: Vec<(ColumnStats, Option<ColumnType>)> = Vec::new();
     let mut rows = 0;
     let mut bad = 0;
@@ -41,11 +43,16 @@ pub fn fields(text: &str, truncated: bool, max_rows: usize) -> JsonFields {
         };
         rows += 1;
         for (k, v) in &obj {
-            let j = match names.iter().position(|n| n == k) {
-                Some(j) => j,
+            let j = match index.get(k) {
+                Some(&j) => j,
                 None => {
+                    // Past the cap the caller reports the file as too wide.
+                    if names.len() > crate::records::MAX_FIELDS {
+                        continue;
+                    }
                     names.push(k.clone());
                     stats.push((ColumnStats::default(), None));
+                    index.insert(k.clone(), names.len() - 1);
                     names.len() - 1
                 }
             };

@@ -122,7 +122,9 @@ fn header_votes(
             .filter_map(|f| f.trim().parse::<i64>().ok())
             .collect();
         ints.len() >= 3
-            && ints.windows(2).all(|w| w[1] - w[0] == ints[1] - ints[0])
+            && ints.windows(2).all(|w| {
+                i128::from(w[1]) - i128::from(w[0]) == i128::from(ints[1]) - i128::from(ints[0])
+            })
             && ints[1] != ints[0]
     };
     if run(first) && !body.first().is_some_and(|r| run(r)) {
@@ -133,7 +135,9 @@ fn header_votes(
 
 /// Names from a header row: trimmed, blanks named `column_N`, duplicates suffixed `_2`.
 pub fn column_names(header: Option<&Record>, width: usize) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Per base name, the next suffix to try: each only grows, so naming stays linear.
+    let mut next: HashMap<String, usize> = HashMap::new();
     (0..width)
         .map(|j| {
             let raw = header
@@ -145,19 +149,15 @@ pub fn column_names(header: Option<&Record>, width: usize) -> Vec<String> {
             } else {
                 raw
             };
-            let n = seen.entry(base.clone()).or_insert(0);
-            *n += 1;
-            if *n == 1 {
-                base
-            } else {
-                let mut k = *n;
-                loop {
-                    let candidate = format!("{base}_{k}");
-                    if !seen.contains_key(&candidate) {
-                        seen.insert(candidate.clone(), 1);
-                        break candidate;
-                    }
-                    k += 1;
+            if taken.insert(base.clone()) {
+                return base;
+            }
+            let k = next.entry(base.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{base}_{k}");
+                *k += 1;
+                if taken.insert(candidate.clone()) {
+                    break candidate;
                 }
             }
         })

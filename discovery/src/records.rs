@@ -35,6 +35,10 @@ pub struct Dialect {
     pub record: RecordDelimiter,
 }
 
+/// Fields parsed at most over all records: a sample of empty fields (`,,,,`) must not
+/// cost a `String` per byte.
+pub const MAX_CELLS: usize = 2_000_000;
+
 /// Fields kept per record; past it, delimiters are text and the record is marked `wide`
 /// (a wrong delimiter or a hostile file must not cost memory per character).
 pub const MAX_FIELDS: usize = 10_000;
@@ -85,8 +89,9 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
         RecordDelimiter::Char(c) => Some(c),
         _ => None,
     };
+    let mut cells = 0usize;
     while let Some(c) = chars.next() {
-        if out.len() >= max {
+        if out.len() >= max || cells >= MAX_CELLS {
             return (out, true);
         }
         open = true;
@@ -126,6 +131,7 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
                 line += 1;
             }
             fields.push(std::mem::take(&mut field));
+            cells += fields.len();
             out.push(Record {
                 fields: std::mem::take(&mut fields),
                 line: record_line,

@@ -167,6 +167,19 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     };
     if record_type == RecordType::JsonLines {
         let j = jsonl::fields(text, truncated, max_rows);
+        if j.rows == 0 {
+            return Err(SniffError::BadHint {
+                field: "record_type",
+                message:
+                    "no line of the sample is a JSON object; use record_type delimited, or omit it"
+                        .into(),
+            });
+        }
+        if j.names.len() > crate::records::MAX_FIELDS {
+            return Err(SniffError::TooWide {
+                max: crate::records::MAX_FIELDS,
+            });
+        }
         confidence.header = 1.0;
         return Ok(Discovery {
             record_type: "json",
@@ -197,12 +210,25 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     confidence.quote = found.quote_confidence;
     confidence.escape = found.escape_confidence;
     let d = found.dialect;
-    // Enough records for the preamble, the header and `max_rows` data rows.
-    let (records, _) = parse_with_end(text, &d, max_rows.saturating_add(64), truncated);
+    // Enough records for the preamble (or the given header line), the header and
+    // `max_rows` data rows.
+    let lead = hints.header_row.unwrap_or(0) as usize + 64;
+    let (records, _) = parse_with_end(text, &d, max_rows.saturating_add(lead), truncated);
     if records.iter().any(|r| r.wide) {
         return Err(SniffError::TooWide {
             max: crate::records::MAX_FIELDS,
         });
+    }
+    if let Some(h) = hints.header_row.filter(|&h| h > 0) {
+        if !records.iter().any(|r| r.line + 1 >= h) {
+            return Err(SniffError::BadHint {
+                field: "header_row",
+                message: format!(
+                    "line {h} is past the end of the sample ({} lines read); give a smaller header_row, or a larger sample_bytes",
+                    records.last().map_or(0, |r| r.line + 1)
+                ),
+            });
+        }
     }
     let lay = layout::detect(&records, hints.header_row);
     confidence.header = lay.header_confidence;

@@ -35,6 +35,9 @@ impl From<OpenError> for ToolError {
     }
 }
 
+/// File stores kept open at most (each bucket argument opens its own).
+const MAX_OPEN_STORES: usize = 256;
+
 /// A file store and the `updated_at` of the connection it was opened for.
 type OpenedStore = (String, Arc<dyn FileStore>);
 
@@ -99,10 +102,12 @@ impl DriverCache {
         let cfg = FileConfig::from_fields(&conn.kind, &conn.fields, secrets, bucket)
             .map_err(OpenError::Driver)?;
         let opened = files::open(cfg).map_err(OpenError::Driver)?;
-        self.stores
-            .lock()
-            .unwrap()
-            .insert(key, (conn.updated_at.clone(), opened.clone()));
+        let mut stores = self.stores.lock().unwrap();
+        // One store per connection and bucket argument: bounded, whatever callers pass.
+        if stores.len() >= MAX_OPEN_STORES {
+            stores.clear();
+        }
+        stores.insert(key, (conn.updated_at.clone(), opened.clone()));
         Ok(opened)
     }
 }

@@ -71,6 +71,32 @@ impl Fields<'_> {
     }
 }
 
+/// Bucket and container names as the clouds allow them. Checked before any request: the
+/// name goes into a host name with virtual-hosted S3, so `evil.example#` must not pass.
+fn valid_bucket(kind: &str, b: &str) -> Result<(), String> {
+    let ok_chars = match kind {
+        "azure" => b
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+        // Legacy S3 buckets may have capitals; none of these can end a host name.
+        _ => b
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')),
+    };
+    let first_last_ok = b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if (3..=222).contains(&b.len()) && ok_chars && first_last_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid {} name (3 to 63 letters, digits{}, starting and ending with a letter or digit)",
+            b.chars().take(80).collect::<String>(),
+            if kind == "azure" { "container" } else { "bucket" },
+            if kind == "azure" { " and -" } else { ", - . and _" }
+        ))
+    }
+}
+
 impl FileConfig {
     /// From a connection's type, fields and secrets; `bucket` (the tool argument)
     /// replaces the connection's bucket or container.
@@ -82,12 +108,17 @@ impl FileConfig {
     ) -> Result<FileConfig, DriverError> {
         let mut f = Fields { fields, secrets };
         let bucket_field = |f: &Fields, name: &'static str| -> Result<String, DriverError> {
-            match bucket {
-                Some(b) => Ok(b.to_string()),
-                None => f.text(name).or_else(|| f.text("bucket")).ok_or_else(|| {
-                    DriverError::config(name, "missing; set the bucket (or container) name")
-                }),
-            }
+            let (b, field) = match bucket {
+                Some(b) => (b.to_string(), "bucket"),
+                None => (
+                    f.text(name).or_else(|| f.text("bucket")).ok_or_else(|| {
+                        DriverError::config(name, "missing; set the bucket (or container) name")
+                    })?,
+                    name,
+                ),
+            };
+            valid_bucket(kind, &b).map_err(|m| DriverError::config(field, m))?;
+            Ok(b)
         };
         if bucket.is_some() && !matches!(kind, "s3" | "gcs" | "azure") {
             return Err(DriverError::config(
@@ -125,7 +156,7 @@ impl FileConfig {
             "sftp" => {
                 let port = match f.text("port") {
                     None => 22,
-                    Some(p) => p.parse().map_err(|_| {
+                    Some(p) => p.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
                         DriverError::config("port", "must be a number from 1 to 65535")
                     })?,
                 };

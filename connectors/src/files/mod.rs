@@ -61,30 +61,39 @@ pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {
 /// Files listed at most when a glob is resolved.
 pub const MAX_GLOB_LISTING: usize = 10_000;
 
-/// The file a path names: itself, or for a glob the newest matching file. The second
-/// value says how many files matched a glob.
-pub async fn resolve(
-    store: &dyn FileStore,
-    path: &str,
-) -> Result<(FileMeta, Option<usize>), DriverError> {
+/// What a path resolved to.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub file: FileMeta,
+    /// For a glob: how many files matched.
+    pub matched: Option<usize>,
+    /// For a glob: the listing stopped at [`MAX_GLOB_LISTING`] entries, so a newer match
+    /// may exist beyond it.
+    pub listing_capped: bool,
+}
+
+/// The file a path names: itself, or for a glob the newest matching file (a non-empty one
+/// when there is one, so a `_SUCCESS` marker does not win).
+pub async fn resolve(store: &dyn FileStore, path: &str) -> Result<Resolved, DriverError> {
     let path = path.trim().trim_start_matches("./");
     if !glob::is_glob(path) {
-        return Ok((store.head(path.trim_start_matches('/')).await?, None));
+        return Ok(Resolved {
+            file: store.head(path).await?,
+            matched: None,
+            listing_capped: false,
+        });
     }
-    let pattern = path.trim_start_matches('/');
     let listed = store
-        .list(
-            glob::base(pattern),
-            glob::recursive(pattern),
-            MAX_GLOB_LISTING,
-        )
+        .list(glob::base(path), glob::recursive(path), MAX_GLOB_LISTING)
         .await
         .map_err(|e| match e {
             DriverError::FileNotFound { .. } => DriverError::NoMatch {
-                pattern: pattern.into(),
+                pattern: path.into(),
             },
             other => other,
         })?;
+    let listing_capped = listed.len() >= MAX_GLOB_LISTING;
+    let pattern = path.trim_start_matches('/');
     let matching: Vec<FileMeta> = listed
         .into_iter()
         .filter(|f| !f.is_dir && glob::matches(pattern, f.path.trim_start_matches('/')))
@@ -92,11 +101,15 @@ pub async fn resolve(
     let count = matching.len();
     let newest = matching
         .into_iter()
-        .max_by(|a, b| a.modified.cmp(&b.modified).then(a.path.cmp(&b.path)))
+        .max_by(|a, b| (a.size > 0, a.modified, &a.path).cmp(&(b.size > 0, b.modified, &b.path)))
         .ok_or_else(|| DriverError::NoMatch {
-            pattern: pattern.into(),
+            pattern: path.into(),
         })?;
-    Ok((newest, Some(count)))
+    Ok(Resolved {
+        file: newest,
+        matched: Some(count),
+        listing_capped,
+    })
 }
 
 /// The first `limit` bytes of a file (one range request), and whether the file goes on.

@@ -30,6 +30,15 @@ fn build_error(e: object_store::Error) -> DriverError {
     }
 }
 
+/// A GCS key that does not parse: the parser's message may quote the key, so say only
+/// what is wrong.
+fn gcs_key_error(_: object_store::Error) -> DriverError {
+    DriverError::config(
+        "service_account_key",
+        "cannot be read as a service-account JSON key file; store the key file's JSON as it was downloaded",
+    )
+}
+
 impl ObjectBackend {
     pub fn new(cfg: &FileConfig) -> Result<ObjectBackend, DriverError> {
         let location = cfg.location();
@@ -123,7 +132,7 @@ impl ObjectBackend {
                     b = b.with_base_url(e.trim_end_matches('/'));
                 }
                 (
-                    Arc::new(b.build().map_err(build_error)?),
+                    Arc::new(b.build().map_err(gcs_key_error)?),
                     Some(bucket.clone()),
                 )
             }
@@ -354,7 +363,8 @@ impl FileStore for ObjectBackend {
                     DriverError::FileNotFound { .. } | DriverError::PermissionDenied(_)
                 ) {
                     // A HEAD of a missing bucket is a bare 404 too: the listing tells.
-                    match self.list(path, false, 1).await {
+                    // (One item of a streamed listing: a huge prefix costs one page.)
+                    match self.list(path, true, 1).await {
                         Err(e @ DriverError::BucketNotFound { .. }) => return Err(e),
                         Ok(under) if !under.is_empty() => {
                             return Err(DriverError::NotAFile {

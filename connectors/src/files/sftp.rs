@@ -72,7 +72,14 @@ impl Sftp {
         }
     }
 
+    /// Connects, bounded by the connection timeout (the session lock is held meanwhile).
     async fn open_session(&self) -> Result<Open, DriverError> {
+        tokio::time::timeout(self.ssh.timeout * 2, self.connect())
+            .await
+            .map_err(|_| DriverError::Timeout(self.ssh.timeout * 2))?
+    }
+
+    async fn connect(&self) -> Result<Open, DriverError> {
         let handle = ssh_session(&self.ssh, Purpose::Sftp).await?;
         let err = |e: String| DriverError::Sftp(format!("{}: {e}", self.at()));
         let channel = handle
@@ -141,11 +148,14 @@ async fn read_exact_range(
 ) -> Result<Vec<u8>, SftpError> {
     let mut out = Vec::with_capacity((range.end - range.start).min(64 << 20) as usize);
     let mut offset = range.start;
+    // Shrunk to what the server answers when it caps READ below CHUNK, so a round of
+    // requests does not throw most of its answers away.
+    let mut chunk = CHUNK;
     while offset < range.end {
         let chunks: Vec<(u64, u32)> = (0..IN_FLIGHT as u64)
-            .map(|i| offset + i * CHUNK)
+            .map(|i| offset + i * chunk)
             .take_while(|&o| o < range.end)
-            .map(|o| (o, (range.end - o).min(CHUNK) as u32))
+            .map(|o| (o, (range.end - o).min(chunk) as u32))
             .collect();
         let answers = join_all(chunks.iter().map(|&(o, len)| sftp.read(handle, o, len))).await;
         for ((o, len), answer) in chunks.into_iter().zip(answers) {
@@ -156,6 +166,7 @@ async fn read_exact_range(
                     out.extend_from_slice(&d.data);
                     offset = o + d.data.len() as u64;
                     if d.data.len() < len as usize {
+                        chunk = d.data.len() as u64;
                         break; // a short read: ask again from here
                     }
                 }
@@ -199,7 +210,8 @@ impl FileStore for Sftp {
         max: usize,
     ) -> Result<Vec<FileMeta>, DriverError> {
         let mut out = Vec::new();
-        let mut queue = vec![folder.trim_matches('/').to_string()];
+        let folder = folder.trim_end_matches('/');
+        let mut queue = vec![folder.to_string()];
         let mut guard = self.session().await?;
         while let Some(dir) = queue.pop() {
             let open = guard.as_ref().expect("opened");
@@ -256,7 +268,7 @@ impl FileStore for Sftp {
             Ok(a) => a.attrs,
             Err(e) => return Err(self.fail(&mut guard, path, e)),
         };
-        let m = meta(path.trim_matches('/').to_string(), &attrs);
+        let m = meta(path.trim_end_matches('/').to_string(), &attrs);
         if m.is_dir {
             return Err(DriverError::NotAFile { path: m.path });
         }

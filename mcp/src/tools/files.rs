@@ -3,7 +3,7 @@
 //! encoding, header and column types. Every argument the user gives overrides a guess.
 
 use catalog::connections::Family;
-use connectors::files::{self, FileMeta};
+use connectors::files;
 use discovery::{Hints, RecordType, SniffError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,8 @@ pub struct DiscoverFileSchemaArgs {
     /// One character (`,` `;` `|` `§` …), or `tab`, `space`, `none` (one column per line).
     #[serde(default)]
     pub delimiter: Option<String>,
-    /// 1-based line of the header row (after any preamble lines); 0 = no header.
+    /// 1-based line number of the header, counted from the top of the file (preamble lines
+    /// included); 0 = no header.
     #[serde(default)]
     pub header_row: Option<i64>,
     /// `delimited` (default) or `json` (JSON Lines).
@@ -321,8 +322,8 @@ async fn discover_file_schema(
         .drivers
         .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, bucket)
         .await?;
-    let (file, matched): (FileMeta, Option<usize>) =
-        files::resolve(store.as_ref(), &a.path).await?;
+    let resolved = files::resolve(store.as_ref(), &a.path).await?;
+    let (file, matched) = (resolved.file, resolved.matched);
     if file.size == 0 {
         return Err(ToolError::invalid(
             "path",
@@ -330,13 +331,29 @@ async fn discover_file_schema(
         ));
     }
     let (bytes, truncated) = files::read_prefix(store.as_ref(), &file, sample_bytes).await?;
-    let d = discovery::sniff(&bytes, truncated, &hints).map_err(sniff_error)?;
+    // Sniffing a 16 MiB sample is CPU work: keep it off the async workers.
+    let sample_len = bytes.len();
+    let d = tokio::task::spawn_blocking(move || discovery::sniff(&bytes, truncated, &hints))
+        .await
+        .map_err(|_| {
+            ToolError::new(
+                ErrorCode::Unavailable,
+                "the sniffer stopped unexpectedly; try again",
+            )
+        })?
+        .map_err(sniff_error)?;
     let mut notes = Vec::new();
     if let Some(n) = matched {
         notes.push(format!(
             "`{}` matched {n} file(s); this is the newest: {}",
             a.path.trim(),
             file.path
+        ));
+    }
+    if resolved.listing_capped {
+        notes.push(format!(
+            "the listing stopped at {} entries, so a newer match may exist; narrow the pattern's folder",
+            files::MAX_GLOB_LISTING
         ));
     }
     if d.ragged_rows > 0 {
@@ -348,7 +365,7 @@ async fn discover_file_schema(
     if d.truncated {
         notes.push(format!(
             "guesses rest on the first {} bytes of {}; raise sample_bytes (max {MAX_SAMPLE_BYTES}) if a column's type looks wrong",
-            bytes.len(),
+            sample_len,
             file.size
         ));
     }
@@ -358,7 +375,7 @@ async fn discover_file_schema(
         matched_files: matched,
         size_bytes: file.size,
         modified_at: file.modified.and_then(rfc3339),
-        bytes_read: bytes.len() as u64,
+        bytes_read: sample_len as u64,
         truncated: d.truncated,
         field_count: d.field_count,
         column_names: d.column_names.clone(),
