@@ -11,7 +11,10 @@ pub fn init(json: bool) {
         .add_directive("rmcp=info".parse().expect("static directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // When stderr is gone (a closed pipe, `serve 2>&1 | head`), a failed log write must
+        // not report itself with eprintln!, which panics and takes the request down.
+        .log_internal_errors(false);
     let _ = if json {
         builder.json().try_init()
     } else {

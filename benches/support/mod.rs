@@ -66,6 +66,13 @@ impl McpServer {
                 break a.trim().to_string();
             }
         };
+        // Keep reading the server's log (warnings and errors) so it never blocks on a full
+        // pipe, and so a failure shows why.
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                eprintln!("server: {l}");
+            }
+        });
         let mut s = McpServer {
             child,
             url: format!("{base}/{account}/api/mcp"),
