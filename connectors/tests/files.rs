@@ -285,7 +285,7 @@ struct Folder(PathBuf);
 
 impl Drop for Folder {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0).or_else(|_| std::fs::remove_file(&self.0));
     }
 }
 
@@ -449,33 +449,71 @@ async fn s3_prefix_read_of_a_64_mib_object_is_one_range_request() {
     assert_eq!(d.column_names, ["id", "value"]);
 }
 
+/// 2 GiB: real CSV for the first 2 MiB, then a sparse tail (no disk, never read).
+fn two_gib_csv(path: &Path) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(f, "id,amount,placed_at").unwrap();
+    let mut written = 0usize;
+    let mut i = 0u64;
+    while written < 2 << 20 {
+        let line = format!(
+            "{i},{}.{:02},2024-01-{:02}\n",
+            i * 7 % 1000,
+            i % 100,
+            i % 28 + 1
+        );
+        written += line.len();
+        f.write_all(line.as_bytes()).unwrap();
+        i += 1;
+    }
+    f.into_inner().unwrap().set_len(2 << 30).unwrap();
+}
+
+#[tokio::test]
+async fn http_discovery_of_a_2_gib_object_is_one_range_request() {
+    let Some(v) = need(
+        &["PIPEWRIGHT_TEST_HTTP_URL", "PIPEWRIGHT_TEST_HTTP_ROOT"],
+        "HTTP/WebDAV test server (WsgiDAV)",
+    ) else {
+        return;
+    };
+    let name = format!("two-gib-{}.csv", std::process::id());
+    let path = Path::new(&v[1]).join(&name);
+    two_gib_csv(&path);
+    let _cleanup = Folder(path.clone());
+    let port: u16 = v[0].rsplit(':').next().unwrap().parse().unwrap();
+    let (proxy, sent) = counting_proxy(port).await;
+    let store = open(
+        "http",
+        json!({"url": format!("http://127.0.0.1:{proxy}")}),
+        &[],
+    );
+    let before = sent.load(Ordering::SeqCst);
+    let file = files::resolve(store.as_ref(), &name).await.unwrap().file;
+    assert_eq!(file.size, 2 << 30);
+    let (bytes, more) = files::read_prefix(store.as_ref(), &file, PREFIX)
+        .await
+        .unwrap();
+    let wire = sent.load(Ordering::SeqCst) - before;
+    eprintln!("HTTP: {wire} bytes on the wire for a {PREFIX}-byte prefix of a 2 GiB object (HEAD + range GET)");
+    assert_eq!((bytes.len() as u64, more), (PREFIX, true));
+    assert!(
+        wire < PREFIX + 16 * 1024,
+        "the server sent {wire} bytes for a {PREFIX}-byte prefix of a 2 GiB object"
+    );
+    let d = discovery::sniff(&bytes, more, &Default::default()).unwrap();
+    assert_eq!(d.column_names, ["id", "amount", "placed_at"]);
+}
+
 #[tokio::test]
 async fn sftp_discovery_of_a_2_gib_file_reads_at_most_the_prefix() {
     let Some(s) = sftp_server() else {
         return;
     };
     let (folder, rel) = sftp_folder(&s, "big");
-    // 2 GiB: real CSV for the first 2 MiB, then a sparse tail (no disk, never read).
     let path = folder.0.join("two-gib.csv");
-    {
-        use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        writeln!(f, "id,amount,placed_at").unwrap();
-        let mut written = 0usize;
-        let mut i = 0u64;
-        while written < 2 << 20 {
-            let line = format!(
-                "{i},{}.{:02},2024-01-{:02}\n",
-                i * 7 % 1000,
-                i % 100,
-                i % 28 + 1
-            );
-            written += line.len();
-            f.write_all(line.as_bytes()).unwrap();
-            i += 1;
-        }
-        f.into_inner().unwrap().set_len(2 << 30).unwrap();
-    }
+    two_gib_csv(&path);
     let (proxy, sent) = counting_proxy(s.port).await;
     let store = sftp_store(
         &s,
