@@ -47,7 +47,8 @@ pub enum ConnectionCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Connect and run a trivial query; exit 1 with the reason on failure.
+    /// Connect and run a trivial query (a database) or list the top folder (a file store);
+    /// exit 1 with the reason on failure.
     Test {
         id: i64,
         #[arg(long)]
