@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{percentile, pipewright, McpServer};
+use support::{add_connection, bench_account, percentile, McpServer};
 use tokio_postgres::NoTls;
 
 const ITERATIONS: usize = 300;
@@ -99,46 +99,27 @@ async fn measure(shop: String, wide: String) {
     // ---- the server, an account, a token, two connections.
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    pipewright(
-        d,
-        &[
-            "account",
-            "create",
-            "--subdomain",
-            "bench",
-            "--owner",
-            "bench@example.com",
-        ],
-    );
-    let token = pipewright(
-        d,
-        &["token", "create", "--account", "bench", "--name", "bench"],
-    );
+    let token = bench_account(d);
     let conn = |name: &str, db: &str| {
-        pipewright(
+        let database = format!("database={db}");
+        add_connection(
             d,
+            name,
+            "postgres",
             &[
-                "connection",
-                "add",
-                "--account",
-                "bench",
-                "--name",
-                name,
-                "--type",
-                "postgres",
                 "--set",
                 "host=127.0.0.1",
                 "--set",
                 "port=5432",
                 "--set",
-                &format!("database={db}"),
+                &database,
                 "--set",
                 "user=postgres",
             ],
         )
     };
-    let shop_id: i64 = conn("shop", shop).parse().unwrap();
-    let wide_id: i64 = conn("wide", wide).parse().unwrap();
+    let shop_id = conn("shop", shop);
+    let wide_id = conn("wide", wide);
     let server = McpServer::start(d, "bench", &token).await;
     let call = |name: &'static str, args: serde_json::Value| server.call(name, args);
 

@@ -11,7 +11,7 @@ mod support;
 use std::{path::Path, process::Command, time::Instant};
 
 use serde_json::{json, Value};
-use support::{percentile, pipewright, McpServer};
+use support::{add_connection, bench_account, percentile, McpServer};
 
 const ITERATIONS: usize = 200;
 
@@ -96,34 +96,14 @@ async fn run() {
     std::fs::write(&prefix_file, &file[..1 << 20]).unwrap();
 
     // ---- account, token, connections (secrets from files, as an admin would)
-    pipewright(
-        d,
-        &[
-            "account",
-            "create",
-            "--subdomain",
-            "bench",
-            "--owner",
-            "bench@example.com",
-        ],
-    );
-    let token = pipewright(
-        d,
-        &["token", "create", "--account", "bench", "--name", "bench"],
-    );
+    let token = bench_account(d);
     std::fs::write(d.join("id"), &key_id).unwrap();
     std::fs::write(d.join("secret"), &secret).unwrap();
-    let s3_id = pipewright(
+    let s3_id = add_connection(
         d,
+        "lake",
+        "s3",
         &[
-            "connection",
-            "add",
-            "--account",
-            "bench",
-            "--name",
-            "lake",
-            "--type",
-            "s3",
             "--set",
             &format!("bucket={bucket}"),
             "--set",
@@ -134,17 +114,11 @@ async fn run() {
             &format!("secret_access_key={}", d.join("secret").display()),
         ],
     );
-    let sftp_id = pipewright(
+    let sftp_id = add_connection(
         d,
+        "drop",
+        "sftp",
         &[
-            "connection",
-            "add",
-            "--account",
-            "bench",
-            "--name",
-            "drop",
-            "--type",
-            "sftp",
             "--set",
             "host=127.0.0.1",
             "--set",
@@ -165,15 +139,15 @@ async fn run() {
 
     let mut rows = Vec::new();
     for (label, id, path) in [
-        ("S3 (moto), 4 MiB object", &s3_id, "bench/orders.csv"),
-        ("SFTP (OpenSSH), 4 MiB file", &sftp_id, "orders.csv"),
+        ("S3 (moto), 4 MiB object", s3_id, "bench/orders.csv"),
+        ("SFTP (OpenSSH), 4 MiB file", sftp_id, "orders.csv"),
         (
             "SFTP, glob picking the newest of the folder",
-            &sftp_id,
+            sftp_id,
             "*.csv",
         ),
     ] {
-        let args = json!({"connection_id": id.parse::<i64>().unwrap(), "path": path});
+        let args = json!({"connection_id": id, "path": path});
         for _ in 0..10 {
             call(args.clone()).await;
         }

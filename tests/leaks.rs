@@ -35,82 +35,64 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
             .add_member(a.id, "owner@leaky.io", "Owner", "owner")
             .await
             .unwrap();
+        // Ids 1-5: one per driver, all secrets, port 1 on loopback (refuses at once: every
+        // driver takes its failure path; the first also has a tunnel with no ssh_user).
+        let mut conns: Vec<(String, &str, serde_json::Value, BTreeMap<String, String>)> = vec![];
         for (i, kind) in ["postgres", "mysql", "sftp", "s3", "mssql"]
             .into_iter()
             .enumerate()
         {
-            let secrets: BTreeMap<String, String> = SECRETS
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            // Port 1 on loopback refuses at once: every driver takes its failure path.
             let tunnel = if i == 0 { "ssh" } else { "none" };
-            let fields = json!({"host": "127.0.0.1", "port": 1, "database": "prod", "user": "etl", "tunnel_type": tunnel, "ssh_host": "bastion"});
-            store
-                .create_connection(
-                    &sealer,
-                    NewConnection {
-                        account_id: a.id,
-                        name: &format!("conn-{kind}"),
-                        kind,
-                        fields: fields.as_object().unwrap().clone(),
-                        secrets,
-                    },
-                )
-                .await
-                .unwrap();
+            conns.push((
+                format!("conn-{kind}"),
+                kind,
+                json!({"host": "127.0.0.1", "port": 1, "database": "prod", "user": "etl", "tunnel_type": tunnel, "ssh_host": "bastion"}),
+                SECRETS
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ));
         }
-        // Two real servers: PostgreSQL (trusts loopback, so the password is sent and
-        // ignored) and MariaDB (whose root has no password, so this one is refused).
-        for (name, kind, port, user) in [
-            ("real-postgres", "postgres", 5432, "postgres"),
-            ("real-mariadb", "mariadb", 3306, "root"),
-        ] {
-            let fields = json!({"host": "127.0.0.1", "port": port, "database": if kind == "postgres" { "postgres" } else { "test" }, "user": user});
-            store
-                .create_connection(
-                    &sealer,
-                    NewConnection {
-                        account_id: a.id,
-                        name,
-                        kind,
-                        fields: fields.as_object().unwrap().clone(),
-                        secrets: BTreeMap::from([(
-                            "password".to_string(),
-                            SECRETS[0].1.to_string(),
-                        )]),
-                    },
-                )
-                .await
-                .unwrap();
-        }
-        // Two real file stores (when scripts/test started them): the SFTP server refuses
-        // the password; moto accepts any key, so the secret signs real requests.
+        // Ids 6-7, two real servers: PostgreSQL (trusts loopback, so the password is sent
+        // and ignored) and MariaDB (whose root has no password, so this one is refused).
+        let password = || BTreeMap::from([("password".to_string(), SECRETS[0].1.to_string())]);
+        conns.push((
+            "real-postgres".into(),
+            "postgres",
+            json!({"host": "127.0.0.1", "port": 5432, "database": "postgres", "user": "postgres"}),
+            password(),
+        ));
+        conns.push((
+            "real-mariadb".into(),
+            "mariadb",
+            json!({"host": "127.0.0.1", "port": 3306, "database": "test", "user": "root"}),
+            password(),
+        ));
+        // Ids 8-9, two real file stores (when scripts/test started them): the SFTP server
+        // refuses the password; moto accepts any key, so the secret signs real requests.
         let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-        let file_conns = [
-            (
-                "real-sftp",
-                "sftp",
-                json!({"host": "127.0.0.1", "port": env("PIPEWRIGHT_TEST_SSH_PORT", "1").parse::<i64>().unwrap(), "user": env("PIPEWRIGHT_TEST_SSH_USER", "etl")}),
-                BTreeMap::from([("password".to_string(), SECRETS[0].1.to_string())]),
-            ),
-            (
-                "real-s3",
-                "s3",
-                json!({"bucket": env("PIPEWRIGHT_TEST_BUCKET", "b"), "endpoint": env("PIPEWRIGHT_TEST_S3_ENDPOINT", "http://127.0.0.1:1")}),
-                BTreeMap::from([
-                    ("access_key_id".to_string(), "testing".to_string()),
-                    ("secret_access_key".to_string(), SECRETS[2].1.to_string()),
-                ]),
-            ),
-        ];
-        for (name, kind, fields, secrets) in file_conns {
+        conns.push((
+            "real-sftp".into(),
+            "sftp",
+            json!({"host": "127.0.0.1", "port": env("PIPEWRIGHT_TEST_SSH_PORT", "1").parse::<i64>().unwrap(), "user": env("PIPEWRIGHT_TEST_SSH_USER", "etl")}),
+            password(),
+        ));
+        conns.push((
+            "real-s3".into(),
+            "s3",
+            json!({"bucket": env("PIPEWRIGHT_TEST_BUCKET", "b"), "endpoint": env("PIPEWRIGHT_TEST_S3_ENDPOINT", "http://127.0.0.1:1")}),
+            BTreeMap::from([
+                ("access_key_id".to_string(), "testing".to_string()),
+                ("secret_access_key".to_string(), SECRETS[2].1.to_string()),
+            ]),
+        ));
+        for (name, kind, fields, secrets) in conns {
             store
                 .create_connection(
                     &sealer,
                     NewConnection {
                         account_id: a.id,
-                        name,
+                        name: &name,
                         kind,
                         fields: fields.as_object().unwrap().clone(),
                         secrets,

@@ -29,6 +29,42 @@ pub fn pipewright(data: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Creates the account `bench` in `data`; its token.
+pub fn bench_account(data: &Path) -> String {
+    pipewright(
+        data,
+        &[
+            "account",
+            "create",
+            "--subdomain",
+            "bench",
+            "--owner",
+            "bench@example.com",
+        ],
+    );
+    pipewright(
+        data,
+        &["token", "create", "--account", "bench", "--name", "bench"],
+    )
+}
+
+/// `connection add` on the `bench` account: `extra` holds the `--set` / `--secret-*` flags;
+/// the new connection's id.
+pub fn add_connection(data: &Path, name: &str, kind: &str, extra: &[&str]) -> i64 {
+    let mut args = vec![
+        "connection",
+        "add",
+        "--account",
+        "bench",
+        "--name",
+        name,
+        "--type",
+        kind,
+    ];
+    args.extend_from_slice(extra);
+    pipewright(data, &args).parse().unwrap()
+}
+
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }

@@ -162,9 +162,9 @@ fn score(text: &str, d: &Dialect, truncated: bool) -> f64 {
 
 /// Scores every candidate dialect on the start of the sample and keeps the best.
 pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: bool) -> Detected {
-    let short = text.chars().nth(SCORE_CHARS).is_some();
     let head = prefix(text, SCORE_CHARS);
-    let truncated = truncated || short;
+    // Scoring sees a cut sample when the text goes on past the head.
+    let truncated = truncated || head.len() < text.len();
     let delimiters: Vec<Option<char>> = match fixed.delimiter {
         Some(d) => vec![d],
         None => {

@@ -6,7 +6,13 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio_postgres::{config::SslMode, error::SqlState, types::Type, Client, NoTls, Row};
+use tokio_postgres::{
+    config::SslMode,
+    error::SqlState,
+    tls::{MakeTlsConnect, TlsConnect},
+    types::Type,
+    Client, NoTls, Row, Socket,
+};
 
 use super::{
     bounded,
@@ -55,43 +61,41 @@ impl Postgres {
             // Through a tunnel: connect to its local end, still naming the server for TLS.
             pg.hostaddr(addr.ip());
         }
-        let timeout = self.cfg.connect_timeout;
-        let client =
-            match crate::tls::client_config(self.cfg.tls_mode, self.cfg.tls_ca_file.as_deref())? {
-                None => {
-                    pg.ssl_mode(SslMode::Disable);
-                    let (client, conn) = tokio::time::timeout(timeout, pg.connect(NoTls))
-                        .await
-                        .map_err(|_| DriverError::Timeout(timeout))?
-                        .map_err(|e| self.error(e))?;
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "postgres connection closed");
-                        }
-                    });
-                    client
-                }
-                Some(config) => {
-                    pg.ssl_mode(if self.cfg.tls_mode == TlsMode::Prefer {
-                        SslMode::Prefer
-                    } else {
-                        SslMode::Require
-                    });
-                    let (client, conn) = tokio::time::timeout(
-                        timeout,
-                        pg.connect(crate::tls::postgres::MakeRustls(config)),
-                    )
+        match crate::tls::client_config(self.cfg.tls_mode, self.cfg.tls_ca_file.as_deref())? {
+            None => {
+                pg.ssl_mode(SslMode::Disable);
+                self.start(&pg, NoTls).await
+            }
+            Some(config) => {
+                pg.ssl_mode(if self.cfg.tls_mode == TlsMode::Prefer {
+                    SslMode::Prefer
+                } else {
+                    SslMode::Require
+                });
+                self.start(&pg, crate::tls::postgres::MakeRustls(config))
                     .await
-                    .map_err(|_| DriverError::Timeout(timeout))?
-                    .map_err(|e| self.error(e))?;
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "postgres connection closed");
-                        }
-                    });
-                    client
-                }
-            };
+            }
+        }
+    }
+
+    /// Connects under the connect timeout and drives the connection in its own task.
+    async fn start<T>(&self, pg: &tokio_postgres::Config, tls: T) -> Result<Client>
+    where
+        T: MakeTlsConnect<Socket> + Send,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let timeout = self.cfg.connect_timeout;
+        let (client, conn) = tokio::time::timeout(timeout, pg.connect(tls))
+            .await
+            .map_err(|_| DriverError::Timeout(timeout))?
+            .map_err(|e| self.error(e))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "postgres connection closed");
+            }
+        });
         Ok(client)
     }
 

@@ -32,8 +32,27 @@ pub struct FileMeta {
 pub trait FileStore: Send + Sync {
     /// Where the store points, for messages: `s3://bucket`, `sftp://user@host:22`, ….
     fn location(&self) -> String;
-    /// Lists the top folder: proves the endpoint, the credentials and the bucket.
-    async fn test_connection(&self) -> Result<Ping, DriverError>;
+    /// Lists the top folder (at most [`PING_LISTING`] entries): proves the endpoint, the
+    /// credentials and the bucket or folder.
+    async fn test_connection(&self) -> Result<Ping, DriverError> {
+        let started = std::time::Instant::now();
+        let entries = self.list("", false, PING_LISTING).await?;
+        let files = entries.iter().filter(|e| !e.is_dir).count();
+        Ok(Ping {
+            server_version: format!(
+                "{}: {files}{} files and {} folders at the top",
+                self.location(),
+                if entries.len() >= PING_LISTING {
+                    "+"
+                } else {
+                    ""
+                },
+                entries.len() - files
+            ),
+            can_write: None,
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
     /// Files (and, unless `recursive`, sub-folders) under `folder`, at most `max`.
     async fn list(
         &self,
@@ -57,6 +76,9 @@ pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {
         other => Arc::new(object::ObjectBackend::new(&other)?),
     })
 }
+
+/// Entries `test_connection` lists at most.
+pub const PING_LISTING: usize = 1000;
 
 /// Files listed at most when a glob is resolved.
 pub const MAX_GLOB_LISTING: usize = 10_000;

@@ -1,6 +1,6 @@
 //! S3 (and S3-compatible), GCS, Azure Blob, local folders and HTTP through `object_store`.
 
-use std::{ops::Range, sync::Arc, time::Instant};
+use std::{ops::Range, sync::Arc};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -11,7 +11,7 @@ use object_store::{
 };
 
 use super::{config::FileConfig, FileMeta, FileStore};
-use crate::{error::DriverError, Ping};
+use crate::error::DriverError;
 
 pub struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
@@ -278,25 +278,6 @@ impl ObjectBackend {
 impl FileStore for ObjectBackend {
     fn location(&self) -> String {
         self.location.clone()
-    }
-
-    async fn test_connection(&self) -> Result<Ping, DriverError> {
-        let started = Instant::now();
-        let listed = self
-            .store
-            .list_with_delimiter(None)
-            .await
-            .map_err(|e| self.error("", e))?;
-        Ok(Ping {
-            server_version: format!(
-                "{}: {} files and {} folders at the top level",
-                self.location,
-                listed.objects.len(),
-                listed.common_prefixes.len()
-            ),
-            can_write: None,
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        })
     }
 
     async fn list(

@@ -2,7 +2,7 @@
 //! Reads are explicit `READ` requests for exactly the bytes asked (pipelined, never read
 //! ahead), so a prefix of a 2 GiB file costs a prefix.
 
-use std::{ops::Range, time::Instant};
+use std::ops::Range;
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
@@ -16,7 +16,6 @@ use super::{FileMeta, FileStore};
 use crate::{
     error::DriverError,
     tunnel::{ssh_session, HostKeyCheck, Purpose, SshConfig},
-    Ping,
 };
 
 /// Bytes per READ request (OpenSSH serves up to 255 KiB; 64 KiB suits every server).
@@ -181,26 +180,8 @@ async fn read_exact_range(
 #[async_trait]
 impl FileStore for Sftp {
     fn location(&self) -> String {
-        self.at()
-    }
-
-    async fn test_connection(&self) -> Result<Ping, DriverError> {
-        let started = Instant::now();
-        let dir = self.full("");
-        let entries = self.list("", false, 100_000).await.map_err(|e| match e {
-            DriverError::FileNotFound { .. } => DriverError::FileNotFound { path: dir.clone() },
-            other => other,
-        })?;
-        let files = entries.iter().filter(|e| !e.is_dir).count();
-        Ok(Ping {
-            server_version: format!(
-                "{}: {files} files and {} folders in {dir}",
-                self.at(),
-                entries.len() - files
-            ),
-            can_write: None,
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        })
+        let root = self.root.as_deref().unwrap_or("");
+        format!("{}/{}", self.at(), root.trim_start_matches('/'))
     }
 
     async fn list(
@@ -217,14 +198,14 @@ impl FileStore for Sftp {
             let open = guard.as_ref().expect("opened");
             let handle = match open.sftp.opendir(self.full(&dir)).await {
                 Ok(h) => h.handle,
-                Err(e) => return Err(self.fail(&mut guard, &dir, e)),
+                Err(e) => return Err(self.fail(&mut guard, &self.full(&dir), e)),
             };
             loop {
                 let open = guard.as_ref().expect("opened");
                 let names = match open.sftp.readdir(handle.as_str()).await {
                     Ok(n) => n,
                     Err(e) if is_eof(&e) => break,
-                    Err(e) => return Err(self.fail(&mut guard, &dir, e)),
+                    Err(e) => return Err(self.fail(&mut guard, &self.full(&dir), e)),
                 };
                 for f in names.files {
                     if f.filename == "." || f.filename == ".." {
