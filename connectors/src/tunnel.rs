@@ -74,6 +74,22 @@ pub(crate) enum Purpose {
     Sftp,
 }
 
+impl Purpose {
+    /// The connection fields for the private key, its passphrase, the user and the pinned
+    /// host key, as each kind of connection names them.
+    fn fields(self) -> [&'static str; 4] {
+        match self {
+            Purpose::Tunnel => [
+                "ssh_private_key",
+                "ssh_passphrase",
+                "ssh_user",
+                "ssh_host_key_fingerprint",
+            ],
+            Purpose::Sftp => ["private_key", "passphrase", "user", "host_key_fingerprint"],
+        }
+    }
+}
+
 fn ssh_error(purpose: Purpose, cfg: &SshConfig, what: impl std::fmt::Display) -> DriverError {
     let at = format!("{}@{}:{}: {what}", cfg.user, cfg.host, cfg.port);
     match purpose {
@@ -97,10 +113,7 @@ pub(crate) async fn ssh_session(
 ) -> Result<Handle<HostKeyCheck>, DriverError> {
     let tunnel_error = |cfg: &SshConfig, what: String| ssh_error(purpose, cfg, what);
     // The connection's own field names, so the message says what to change.
-    let (key_field, passphrase_field, user_field) = match purpose {
-        Purpose::Tunnel => ("ssh_private_key", "ssh_passphrase", "ssh_user"),
-        Purpose::Sftp => ("private_key", "passphrase", "user"),
-    };
+    let [key_field, passphrase_field, user_field, pin_field] = purpose.fields();
     let seen = Arc::new(std::sync::Mutex::new(None));
     let handler = HostKeyCheck {
         pinned: cfg.host_key_fingerprint.clone(),
@@ -124,7 +137,7 @@ pub(crate) async fn ssh_session(
             let got = seen.lock().unwrap().clone().unwrap_or_default();
             return Err(tunnel_error(
                 cfg,
-                format!("host key {got} does not match the pinned ssh_host_key_fingerprint; if the server's key really changed, update the connection"),
+                format!("host key {got} does not match the pinned {pin_field}; if the server's key really changed, update the connection"),
             ));
         }
         Err(e) => {

@@ -358,7 +358,11 @@ async fn sftp_with_password_and_key_pinned_host_and_each_failure() {
     .test_connection()
     .await
     .unwrap_err();
-    assert!(e.to_string().contains("does not match the pinned"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("does not match the pinned host_key_fingerprint"),
+        "{e}"
+    );
     let e = sftp_store(
         &s,
         s.port,
