@@ -210,28 +210,10 @@ pub async fn run(cmd: ConnectionCommand) -> anyhow::Result<()> {
             let (store, sealer) = open_store(&cfg).await?;
             let acct = store.require_account(&account).await?;
             let conn = store.connection(acct.id, id).await?;
-            let drivers = mcp::drivers::DriverCache::default();
-            let failed = |e: mcp::drivers::OpenError| -> anyhow::Error {
-                match e {
-                    mcp::drivers::OpenError::Driver(e) => {
-                        anyhow::anyhow!("connection {id} failed: {e}")
-                    }
-                    mcp::drivers::OpenError::Store(e) => anyhow::anyhow!("{}", e.message),
-                }
-            };
-            let ping = if conn.family == catalog::connections::Family::File {
-                let files = drivers
-                    .file_store(&store, &sealer, acct.id, &conn, None)
-                    .await
-                    .map_err(failed)?;
-                files.test_connection().await
-            } else {
-                let driver = drivers
-                    .database(&store, &sealer, acct.id, &conn)
-                    .await
-                    .map_err(failed)?;
-                driver.test_connection().await
-            };
+            let ping = mcp::drivers::DriverCache::default()
+                .ping(&store, &sealer, acct.id, &conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             match ping {
                 Ok(p) => println!(
                     "ok: {} ({:.1} ms){}",

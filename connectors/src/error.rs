@@ -24,8 +24,6 @@ pub enum DriverError {
     Timeout(Duration),
     #[error("table {0} not found; list tables with discover_schema")]
     TableNotFound(String),
-    #[error("{0}")]
-    Unsupported(String),
     #[error("the database refused the query: {0}")]
     Query(String),
     #[error("SSH tunnel {0}")]
@@ -68,7 +66,6 @@ impl DriverError {
             DriverError::PermissionDenied(_) => "permission_denied",
             DriverError::Timeout(_) => "timeout",
             DriverError::TableNotFound(_) => "table_not_found",
-            DriverError::Unsupported(_) => "unsupported",
             DriverError::Query(_) => "query_failed",
             DriverError::Tunnel(_) => "tunnel",
             DriverError::Sftp(_) => "sftp",
@@ -84,3 +81,16 @@ impl DriverError {
 }
 
 pub type Result<T> = std::result::Result<T, DriverError>;
+
+/// An error and its causes, joined (rustls's reason, an object store's HTTP status, sit a
+/// few sources down); repeated consecutive parts once.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}

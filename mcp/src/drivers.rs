@@ -7,11 +7,15 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use catalog::{connections::Connection, seal::Sealer, Store};
+use catalog::{
+    connections::{Connection, Family},
+    seal::Sealer,
+    Store,
+};
 use connectors::{
     database::{self, DatabaseConfig, DatabaseDriver, DbKind},
     files::{self, FileConfig, FileStore},
-    DriverError,
+    DriverError, Ping,
 };
 
 use crate::error::{ErrorCode, ToolError};
@@ -80,6 +84,34 @@ impl DriverCache {
 }
 
 impl DriverCache {
+    /// `test_connection` for a connection of either family. `Err` is the control plane
+    /// failing; `Ok(Err)` is the connection failing (to open or to answer), which callers
+    /// report as a result.
+    pub async fn ping(
+        &self,
+        store: &Store,
+        sealer: &Sealer,
+        account_id: i64,
+        conn: &Connection,
+    ) -> Result<Result<Ping, DriverError>, ToolError> {
+        let opened = match conn.family {
+            Family::Database => self
+                .database(store, sealer, account_id, conn)
+                .await
+                .map(Pinger::Database),
+            Family::File => self
+                .file_store(store, sealer, account_id, conn, None)
+                .await
+                .map(Pinger::File),
+        };
+        Ok(match opened {
+            Ok(Pinger::Database(d)) => d.test_connection().await,
+            Ok(Pinger::File(s)) => s.test_connection().await,
+            Err(OpenError::Driver(e)) => Err(e),
+            Err(OpenError::Store(e)) => return Err(e),
+        })
+    }
+
     /// The store for a file connection; `bucket` overrides the connection's bucket.
     pub async fn file_store(
         &self,
@@ -110,6 +142,12 @@ impl DriverCache {
         stores.insert(key, (conn.updated_at.clone(), opened.clone()));
         Ok(opened)
     }
+}
+
+/// An opened driver of either family.
+enum Pinger {
+    Database(Arc<dyn DatabaseDriver>),
+    File(Arc<dyn FileStore>),
 }
 
 /// The seed's words for a connection that is not a database.

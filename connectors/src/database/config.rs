@@ -2,7 +2,7 @@
 
 use std::{fmt, path::PathBuf, time::Duration};
 
-use crate::{error::DriverError, sanitize::Dialect};
+use crate::error::DriverError;
 
 /// Database families, each one driver module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,15 +23,6 @@ impl DbKind {
             "sqlite" => DbKind::Sqlite,
             _ => return None,
         })
-    }
-
-    pub fn dialect(self) -> Dialect {
-        match self {
-            DbKind::Postgres => Dialect::Postgres,
-            DbKind::MySql => Dialect::MySql,
-            DbKind::MsSql => Dialect::MsSql,
-            DbKind::Sqlite => Dialect::Sqlite,
-        }
     }
 
     pub fn default_port(self) -> u16 {

@@ -74,9 +74,9 @@ impl TableRef {
     }
 }
 
+/// Previewed rows, each in the order of the columns the preview was asked for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
-    pub columns: Vec<ColumnInfo>,
     pub rows: Vec<Vec<serde_json::Value>>,
 }
 

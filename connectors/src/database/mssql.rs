@@ -320,7 +320,6 @@ impl DatabaseDriver for MsSql {
             let rows = result?;
             l.release();
             Ok(Preview {
-                columns: columns.to_vec(),
                 rows: rows
                     .into_iter()
                     .map(|r| r.cells().map(|(_, d)| cell(d)).collect())

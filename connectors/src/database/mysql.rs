@@ -371,10 +371,7 @@ impl DatabaseDriver for MySql {
                         .collect()
                 })
                 .collect();
-            Ok(Preview {
-                columns: columns.to_vec(),
-                rows,
-            })
+            Ok(Preview { rows })
         })
         .await
     }

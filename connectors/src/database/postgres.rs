@@ -132,7 +132,7 @@ impl Postgres {
         if text.contains("timeout") || text.contains("timed out") {
             return DriverError::Timeout(self.cfg.connect_timeout);
         }
-        let chain = error_chain(&e);
+        let chain = crate::error::chain(&e);
         if chain.contains("certificate")
             || chain.contains("TLS")
             || chain.contains("tls")
@@ -148,18 +148,6 @@ impl Postgres {
             detail,
         }
     }
-}
-
-/// An error and its causes, joined: rustls's reason sits a few sources down.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        parts.push(s.to_string());
-        cur = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 /// How a PostgreSQL type appears in JSON (see `values`).
@@ -383,10 +371,7 @@ impl DatabaseDriver for Postgres {
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| self.error(e))?;
-            Ok(Preview {
-                columns: columns.to_vec(),
-                rows,
-            })
+            Ok(Preview { rows })
         })
         .await
     }

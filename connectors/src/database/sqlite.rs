@@ -222,10 +222,7 @@ impl DatabaseDriver for Sqlite {
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| self.error(e))?;
-            Ok(Preview {
-                columns: columns.to_vec(),
-                rows,
-            })
+            Ok(Preview { rows })
         })
         .await
     }

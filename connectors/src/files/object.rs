@@ -200,16 +200,7 @@ impl ObjectBackend {
     /// A store error in the words of `discover_file_schema`'s users.
     fn error(&self, path: &str, e: object_store::Error) -> DriverError {
         let detail = super::redact(&format!("{e}"));
-        let chain = {
-            let mut s = detail.clone();
-            let mut src = std::error::Error::source(&e);
-            while let Some(x) = src {
-                s.push_str(": ");
-                s.push_str(&super::redact(&x.to_string()));
-                src = x.source();
-            }
-            s
-        };
+        let chain = super::redact(&crate::error::chain(&e));
         let bucket_missing = [
             "NoSuchBucket",
             "ContainerNotFound",

@@ -4,9 +4,7 @@
 
 use catalog::connections::{Connection, Family};
 use connectors::{
-    database::{
-        ColumnInfo, DatabaseDriver, Ping, TableInfo, TableQuery, TableRef, MAX_PREVIEW_ROWS,
-    },
+    database::{ColumnInfo, DatabaseDriver, TableInfo, TableQuery, TableRef, MAX_PREVIEW_ROWS},
     sanitize::{sanitize, Scope},
 };
 use schemars::JsonSchema;
@@ -15,7 +13,7 @@ use serde_json::Value;
 
 use crate::{
     context::ToolContext,
-    drivers::{not_a_database, OpenError},
+    drivers::not_a_database,
     error::{ErrorCode, ToolError},
     registry::{tool, Effect, ToolMeta, ToolSpec},
 };
@@ -159,32 +157,10 @@ async fn test_connection(
         can_write: None,
         warning: None,
     };
-    let outcome: Result<Ping, (String, String)> = match conn.family {
-        Family::Database => match ctx
-            .drivers
-            .database(&ctx.store, &ctx.sealer, ctx.account_id(), &conn)
-            .await
-        {
-            Ok(d) => d
-                .test_connection()
-                .await
-                .map_err(|e| (e.kind().to_string(), e.to_string())),
-            Err(OpenError::Driver(e)) => Err((e.kind().to_string(), e.to_string())),
-            Err(OpenError::Store(e)) => return Err(e),
-        },
-        Family::File => match ctx
-            .drivers
-            .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, None)
-            .await
-        {
-            Ok(s) => s
-                .test_connection()
-                .await
-                .map_err(|e| (e.kind().to_string(), e.to_string())),
-            Err(OpenError::Driver(e)) => Err((e.kind().to_string(), e.to_string())),
-            Err(OpenError::Store(e)) => return Err(e),
-        },
-    };
+    let outcome = ctx
+        .drivers
+        .ping(&ctx.store, &ctx.sealer, ctx.account_id(), &conn)
+        .await?;
     match outcome {
         Ok(p) => {
             out.success = true;
@@ -197,9 +173,9 @@ async fn test_connection(
                 );
             }
         }
-        Err((kind, message)) => {
-            out.error_kind = Some(kind);
-            out.error_message = Some(message);
+        Err(e) => {
+            out.error_kind = Some(e.kind().to_string());
+            out.error_message = Some(e.to_string());
         }
     }
     Ok(out)
@@ -413,7 +389,7 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
     Ok(PreviewOut {
         connection_id: a.connection_id,
         table: table.display(),
-        columns: p.columns.iter().map(ColumnOut::from).collect(),
+        columns: cols.iter().map(ColumnOut::from).collect(),
         row_count: p.rows.len(),
         rows: p.rows,
         where_clause: predicate.map(|p| p.sql().to_string()),
