@@ -2,7 +2,7 @@
 //! `preview_data`. The drivers live in `connectors`; this module resolves the connection,
 //! checks arguments, runs the WHERE sanitizer and shapes the answers.
 
-use catalog::connections::{Connection, Family};
+use catalog::connections::Family;
 use connectors::{
     database::{ColumnInfo, DatabaseDriver, TableInfo, TableQuery, TableRef, MAX_PREVIEW_ROWS},
     sanitize::{sanitize, Scope},
@@ -50,26 +50,11 @@ pub fn tools() -> Vec<ToolSpec> {
     ]
 }
 
-async fn connection(ctx: &ToolContext, id: i64) -> Result<Connection, ToolError> {
-    ctx.store
-        .connection(ctx.account_id(), id)
-        .await
-        .map_err(|e| match e {
-            catalog::CatalogError::NotFound { .. } => ToolError::not_found(
-                "connection_id",
-                "connection",
-                id,
-                "list_connections shows this account's connections",
-            ),
-            other => other.into(),
-        })
-}
-
 async fn database(
     ctx: &ToolContext,
     id: i64,
 ) -> Result<std::sync::Arc<dyn DatabaseDriver>, ToolError> {
-    let conn = connection(ctx, id).await.map_err(|e| match e.code {
+    let conn = ctx.connection(id).await.map_err(|e| match e.code {
         ErrorCode::NotFound => not_a_database(),
         _ => e,
     })?;
@@ -121,7 +106,7 @@ async fn test_connection(
     ctx: ToolContext,
     a: TestConnectionArgs,
 ) -> Result<TestConnectionResult, ToolError> {
-    let conn = connection(&ctx, a.connection_id).await?;
+    let conn = ctx.connection(a.connection_id).await?;
     if let Some(t) = &a.connection_type {
         let wanted = match t.as_str() {
             "database" => Family::Database,

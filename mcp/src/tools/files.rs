@@ -304,20 +304,24 @@ async fn discover_file_schema(
         None | Some("") => None,
         Some(b) => Some(b),
     };
+    let not_a_file = || {
+        ToolError::new(
+            ErrorCode::NotFound,
+            "connection not found, or not a file connection",
+        )
+        .with_field("connection_id")
+        .with_hint("list_connections with connection_type_filter=file shows file connections")
+    };
     let conn = ctx
-        .store
-        .connection(ctx.account_id(), a.connection_id)
+        .connection(a.connection_id)
         .await
-        .ok()
-        .filter(|c| c.family == Family::File)
-        .ok_or_else(|| {
-            ToolError::new(
-                ErrorCode::NotFound,
-                "connection not found, or not a file connection",
-            )
-            .with_field("connection_id")
-            .with_hint("list_connections with connection_type_filter=file shows file connections")
+        .map_err(|e| match e.code {
+            ErrorCode::NotFound => not_a_file(),
+            _ => e,
         })?;
+    if conn.family != Family::File {
+        return Err(not_a_file());
+    }
     let store = ctx
         .drivers
         .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, bucket)

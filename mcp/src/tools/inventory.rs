@@ -318,19 +318,7 @@ async fn get_connection(
     ctx: ToolContext,
     a: GetConnectionArgs,
 ) -> Result<ConnectionDetail, ToolError> {
-    let c = ctx
-        .store
-        .connection(ctx.account_id(), a.connection_id)
-        .await
-        .map_err(|e| match e {
-            catalog::CatalogError::NotFound { .. } => ToolError::not_found(
-                "connection_id",
-                "connection",
-                a.connection_id,
-                "list_connections shows connection ids",
-            ),
-            other => other.into(),
-        })?;
+    let c = ctx.connection(a.connection_id).await?;
     Ok(ConnectionDetail {
         suggested_components: engine::components::suggested_for(&c.kind),
         connection: c,
