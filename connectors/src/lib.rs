@@ -7,6 +7,7 @@
 
 pub mod database;
 pub mod error;
+mod fields;
 pub mod files;
 pub mod sanitize;
 pub mod tls;

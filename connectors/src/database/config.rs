@@ -2,7 +2,7 @@
 
 use std::{fmt, path::PathBuf, time::Duration};
 
-use crate::error::DriverError;
+use crate::{error::DriverError, fields::Fields};
 
 /// Database families, each one driver module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,55 +112,26 @@ impl DatabaseConfig {
     pub fn from_fields(
         kind: DbKind,
         fields: &serde_json::Map<String, serde_json::Value>,
-        mut secrets: std::collections::BTreeMap<String, String>,
+        secrets: std::collections::BTreeMap<String, String>,
     ) -> Result<DatabaseConfig, DriverError> {
-        let password = secrets.remove("password");
-        let text = |k: &str| {
-            fields
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let port = match fields.get("port") {
-            None | Some(serde_json::Value::Null) => kind.default_port(),
-            Some(v) => v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .and_then(|p| u16::try_from(p).ok())
-                .ok_or_else(|| DriverError::config("port", "must be a number from 1 to 65535"))?,
-        };
-        let tunnel = match text("tunnel_type").as_str() {
-            "" | "none" => None,
-            "ssh" => Some(crate::tunnel::SshConfig {
-                host: match text("ssh_host") {
-                    h if h.is_empty() => {
-                        return Err(DriverError::config(
-                            "ssh_host",
-                            "set the SSH server to tunnel through",
-                        ))
-                    }
-                    h => h,
-                },
-                port: fields
-                    .get("ssh_port")
-                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-                    .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(22),
-                user: match text("ssh_user") {
-                    u if u.is_empty() => {
-                        return Err(DriverError::config("ssh_user", "set the SSH user"))
-                    }
-                    u => u,
-                },
-                password: secrets.remove("ssh_password").map(Secret::new),
-                private_key: secrets.remove("ssh_private_key").map(Secret::new),
-                passphrase: secrets.remove("ssh_passphrase").map(Secret::new),
-                host_key_fingerprint: Some(text("ssh_host_key_fingerprint"))
-                    .filter(|f| !f.is_empty()),
+        let mut f = Fields::new(fields, secrets);
+        let tunnel = match f.text("tunnel_type").as_deref() {
+            None | Some("none") => None,
+            Some("ssh") => Some(crate::tunnel::SshConfig {
+                host: f.text("ssh_host").ok_or_else(|| {
+                    DriverError::config("ssh_host", "set the SSH server to tunnel through")
+                })?,
+                port: f.port("ssh_port", 22)?,
+                user: f
+                    .text("ssh_user")
+                    .ok_or_else(|| DriverError::config("ssh_user", "set the SSH user"))?,
+                password: f.secret("ssh_password"),
+                private_key: f.secret("ssh_private_key"),
+                passphrase: f.secret("ssh_passphrase"),
+                host_key_fingerprint: f.text("ssh_host_key_fingerprint"),
                 timeout: std::time::Duration::from_secs(10),
             }),
-            other => {
+            Some(other) => {
                 return Err(DriverError::config(
                     "tunnel_type",
                     format!("`{other}` is not a tunnel type; use none or ssh"),
@@ -169,26 +140,18 @@ impl DatabaseConfig {
         };
         let cfg = DatabaseConfig {
             kind,
-            host: text("host"),
-            port,
-            database: text("database"),
-            user: text("user"),
-            password: password.map(Secret::new),
-            path: fields
-                .get("path")
-                .and_then(|v| v.as_str())
-                .map(PathBuf::from),
-            tls_mode: TlsMode::parse(&text("tls_mode"))?,
-            tls_ca_file: fields
-                .get("tls_ca_file")
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
+            host: f.text("host").unwrap_or_default(),
+            port: f.port("port", kind.default_port())?,
+            database: f.text("database").unwrap_or_default(),
+            user: f.text("user").unwrap_or_default(),
+            password: f.secret("password"),
+            path: f.text("path").map(PathBuf::from),
+            tls_mode: TlsMode::parse(&f.text("tls_mode").unwrap_or_default())?,
+            tls_ca_file: f.text("tls_ca_file").map(PathBuf::from),
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(
-                fields
-                    .get("statement_timeout_seconds")
-                    .and_then(|v| v.as_u64())
+                f.text("statement_timeout_seconds")
+                    .and_then(|t| t.parse::<u64>().ok())
                     .unwrap_or(10)
                     .clamp(1, 300),
             ),

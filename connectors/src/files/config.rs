@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use serde_json::{Map, Value};
 
-use crate::{database::Secret, error::DriverError, tunnel::SshConfig};
+use crate::{database::Secret, error::DriverError, fields::Fields, tunnel::SshConfig};
 
 #[derive(Debug, Clone)]
 pub enum FileConfig {
@@ -44,33 +44,6 @@ pub enum FileConfig {
     },
 }
 
-/// Reads fields and secrets by name.
-struct Fields<'a> {
-    fields: &'a Map<String, Value>,
-    secrets: BTreeMap<String, String>,
-}
-
-impl Fields<'_> {
-    fn text(&self, k: &str) -> Option<String> {
-        match self.fields.get(k) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        }
-    }
-    fn required(&self, k: &'static str, what: &str) -> Result<String, DriverError> {
-        self.text(k)
-            .ok_or_else(|| DriverError::config(k, format!("missing; set it to {what}")))
-    }
-    fn secret(&mut self, k: &str) -> Option<Secret> {
-        self.secrets.remove(k).map(Secret::new)
-    }
-    fn flag(&self, k: &str) -> bool {
-        matches!(self.fields.get(k), Some(Value::Bool(true)))
-            || self.text(k).is_some_and(|s| s == "true")
-    }
-}
-
 /// Bucket and container names as the clouds allow them. Checked before any request: the
 /// name goes into a host name with virtual-hosted S3, so `evil.example#` must not pass.
 fn valid_bucket(kind: &str, b: &str) -> Result<(), String> {
@@ -106,7 +79,7 @@ impl FileConfig {
         secrets: BTreeMap<String, String>,
         bucket: Option<&str>,
     ) -> Result<FileConfig, DriverError> {
-        let mut f = Fields { fields, secrets };
+        let mut f = Fields::new(fields, secrets);
         let bucket_field = |f: &Fields, name: &'static str| -> Result<String, DriverError> {
             let (b, field) = match bucket {
                 Some(b) => (b.to_string(), "bucket"),
@@ -154,12 +127,7 @@ impl FileConfig {
                 url: f.required("url", "the base URL files are served from")?,
             },
             "sftp" => {
-                let port = match f.text("port") {
-                    None => 22,
-                    Some(p) => p.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
-                        DriverError::config("port", "must be a number from 1 to 65535")
-                    })?,
-                };
+                let port = f.port("port", 22)?;
                 FileConfig::Sftp {
                     ssh: SshConfig {
                         host: f.required("host", "the SFTP server's host name")?,
