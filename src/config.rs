@@ -26,6 +26,25 @@ pub struct Config {
     pub log_format: String,
     /// Extra browser origins allowed to call the MCP endpoint.
     pub allowed_origins: Vec<String>,
+    /// Connections held at once (kept below the open-file limit); one more is told 503.
+    pub max_connections: usize,
+    /// A request's headers (or the next request on an idle keep-alive connection) must
+    /// arrive within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A request body must arrive whole within this many seconds.
+    pub body_timeout_secs: u64,
+    /// A connection whose client stops reading for this many seconds is closed.
+    pub write_stall_timeout_secs: u64,
+    /// Requests served on one keep-alive connection before it is closed.
+    pub max_requests_per_connection: u64,
+    /// On shutdown, requests in flight get this many seconds to finish.
+    pub shutdown_grace_secs: u64,
+    /// MCP sessions open at once on this server.
+    pub max_sessions: usize,
+    /// MCP sessions open at once per token (its longest-idle one is closed to make room).
+    pub max_sessions_per_token: usize,
+    /// An MCP session with no request and no open stream for this long is closed.
+    pub session_idle_secs: u64,
 }
 
 impl Default for Config {
@@ -38,6 +57,15 @@ impl Default for Config {
             read_only: false,
             log_format: "text".into(),
             allowed_origins: vec![],
+            max_connections: 1024,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            write_stall_timeout_secs: 30,
+            max_requests_per_connection: 10_000,
+            shutdown_grace_secs: 10,
+            max_sessions: 2000,
+            max_sessions_per_token: 32,
+            session_idle_secs: 120,
         }
     }
 }
@@ -77,6 +105,15 @@ const ENV_KEYS: &[&str] = &[
     "read_only",
     "log_format",
     "allowed_origins",
+    "max_connections",
+    "header_timeout_secs",
+    "body_timeout_secs",
+    "write_stall_timeout_secs",
+    "max_requests_per_connection",
+    "shutdown_grace_secs",
+    "max_sessions",
+    "max_sessions_per_token",
+    "session_idle_secs",
 ];
 
 impl Config {

@@ -1,11 +1,12 @@
 //! `pipewright stdio`: the same tools over stdin/stdout for one account, with no bridge.
 //! The token comes from `PIPEWRIGHT_TOKEN` (never argv, where `ps` would show it) and is
-//! re-checked on every request.
+//! re-checked on every request. A guard ([`mcp::stdio_guard`]) stands between the real
+//! stdin/stdout and rmcp, so a malformed or over-long line gets a JSON-RPC error, not silence.
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use mcp::{CallerSource, PipewrightServer, Shared};
+use mcp::{stdio_guard::StdioGuard, CallerSource, PipewrightServer, Shared};
 use rmcp::ServiceExt;
 
 use crate::config::Config;
@@ -37,11 +38,20 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
         },
     );
     tracing::info!(account = acct.id, "serving MCP over stdio");
-    let running = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .context("stdio handshake failed")?;
-    running.waiting().await.context("stdio session failed")?;
+    let (guard, rmcp_ends) = StdioGuard::spawn(tokio::io::stdin(), tokio::io::stdout());
+    let session = match server.serve(rmcp_ends).await {
+        Ok(running) => running
+            .waiting()
+            .await
+            .map(drop)
+            .context("stdio session failed"),
+        Err(e) => Err(e).context("stdio handshake failed"),
+    };
+    // Whatever ended the session, the replies already made (the guard's too) reach stdout.
+    // A client that closed its end of stdout has gone; that is no failure of ours.
+    if let Err(e) = guard.finish().await {
+        tracing::debug!(error = %e, "stdout closed before every reply was written");
+    }
     store.close().await;
-    Ok(())
+    session
 }

@@ -44,8 +44,30 @@ impl StdioClient {
         }
     }
     fn send(&mut self, v: Value) {
-        writeln!(self.stdin, "{v}").unwrap();
+        self.send_raw(v.to_string().as_bytes());
+    }
+    /// Writes one line as given (a newline is added).
+    fn send_raw(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).unwrap();
+        self.stdin.write_all(b"\n").unwrap();
         self.stdin.flush().unwrap();
+    }
+    /// The next line on stdout, whatever its id.
+    fn next(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a reply within 20 s");
+        serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("stdout must carry only JSON-RPC, got {line}"))
+    }
+    fn initialize(&mut self) {
+        self.send(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"stdio-test","version":"1"}}}));
+        assert_eq!(
+            self.recv(1)["result"]["serverInfo"]["name"],
+            json!("pipewright")
+        );
+        self.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
     }
     fn recv(&self, id: i64) -> Value {
         loop {
@@ -67,12 +89,7 @@ fn stdio_serves_the_tools_and_rechecks_the_token_each_request() {
     let mut s = Server::start();
     let token = s.token(&["--account", "demo", "--name", "stdio"]);
     let mut c = StdioClient::start(&s.data_dir, &token);
-    c.send(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"stdio-test","version":"1"}}}));
-    assert_eq!(
-        c.recv(1)["result"]["serverInfo"]["name"],
-        json!("pipewright")
-    );
-    c.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
+    c.initialize();
     c.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}));
     let tools = c.recv(2)["result"]["tools"].as_array().unwrap().len();
     assert!(tools >= 8, "{tools}");
@@ -103,6 +120,80 @@ fn stdio_serves_the_tools_and_rechecks_the_token_each_request() {
         "closing stdin ends the server cleanly: {status:?}"
     );
     let _ = s.demo_token();
+}
+
+/// Each malformed line gets the JSON-RPC error it calls for, in order, and the session goes
+/// on. rmcp alone ignored the parse error, answered the over-long line as a request, gave the
+/// batch a bare "Invalid request" and read string `arguments` as an unknown method (-32601).
+#[test]
+fn stdio_answers_malformed_lines_with_json_rpc_errors_and_keeps_serving() {
+    let mut s = Server::start();
+    let token = s.demo_token();
+    let mut c = StdioClient::start(&s.data_dir, &token);
+    c.initialize();
+
+    let pad = "x".repeat(4 * 1024 * 1024 + 1);
+    let cases = [
+        (
+            "parse error",
+            br#"{"jsonrpc":"2.0","id":2,"method":"tools/list""#.to_vec(),
+            -32700,
+            Value::Null,
+            "parse error",
+        ),
+        (
+            // Well-formed but over 4 MiB: refused unread, so with no id.
+            "over-long line",
+            json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_workspaces","arguments":{"pad":pad}}})
+                .to_string()
+                .into_bytes(),
+            -32600,
+            Value::Null,
+            "message too long: at most 4 MiB per line",
+        ),
+        (
+            "batch",
+            json!([{"jsonrpc":"2.0","id":4,"method":"tools/list"}])
+                .to_string()
+                .into_bytes(),
+            -32600,
+            Value::Null,
+            "batches are not supported",
+        ),
+        (
+            "string arguments",
+            json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_workspaces","arguments":"{\"limit\":1}"}})
+                .to_string()
+                .into_bytes(),
+            -32602,
+            json!(5),
+            "`arguments`",
+        ),
+    ];
+    for (what, line, code, id, says) in cases {
+        c.send_raw(&line);
+        let r = c.next();
+        assert_eq!(
+            (&r["error"]["code"], &r["id"]),
+            (&json!(code), &id),
+            "{what}: {r}"
+        );
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{what}: {r}");
+    }
+
+    c.send(json!({"jsonrpc":"2.0","id":6,"method":"tools/list"}));
+    let r = c.next();
+    assert_eq!(r["id"], json!(6), "{r}");
+    let tools = r["result"]["tools"].as_array().map_or(0, Vec::len);
+    assert!(tools >= 8, "{r}");
+
+    drop(c.stdin);
+    let status = c.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "closing stdin ends the server cleanly: {status:?}"
+    );
 }
 
 #[test]

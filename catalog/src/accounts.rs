@@ -53,6 +53,15 @@ pub fn validate_subdomain(s: &str) -> Result<()> {
     }
 }
 
+/// Whether `s` can name an account in a URL at all: a positive numeric id or a
+/// well-formed subdomain. Checked before anything from the URL is echoed or queried.
+pub fn is_account_reference(s: &str) -> bool {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().is_ok_and(|id| id > 0);
+    }
+    validate_subdomain(s).is_ok()
+}
+
 impl Store {
     pub async fn create_account(&self, subdomain: &str, name: &str) -> Result<Account> {
         validate_subdomain(subdomain)?;

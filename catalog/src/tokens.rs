@@ -241,7 +241,9 @@ impl Store {
             None => q.bind(account_ref),
         };
         let Some(row) = q.fetch_optional(&self.pool).await? else {
-            return Ok(Access::UnknownAccount);
+            // Without a valid token every account answers the same: a stranger must not
+            // learn which accounts exist from 404-versus-401.
+            return self.unknown_account(token).await;
         };
         let account = crate::accounts::account_from(&row)?;
         if row.try_get::<Option<i64>, _>("token_id")?.is_none() {
@@ -251,6 +253,28 @@ impl Store {
             Ok(p) => Access::Granted(p),
             Err(r) => Access::Refused(r),
         })
+    }
+
+    /// No account by that reference: `UnknownAccount` only for a caller whose token is
+    /// valid (somewhere); anyone else gets the refusal their token earns.
+    async fn unknown_account(&self, token: &str) -> Result<Access> {
+        let row = sqlx::query("SELECT expires_at, revoked_at FROM tokens WHERE token_hash = $1")
+            .bind(hash_token(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Access::Refused(Refusal::Unknown));
+        };
+        if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+            return Ok(Access::Refused(Refusal::Revoked));
+        }
+        if row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .is_some_and(|e| e <= now_ms())
+        {
+            return Ok(Access::Refused(Refusal::Expired));
+        }
+        Ok(Access::UnknownAccount)
     }
 
     /// Applies the rules to a row holding [`TOKEN_COLS`] and `member`.

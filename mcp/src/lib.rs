@@ -6,13 +6,20 @@
 //! over a `Principal`), return or log a secret, or turn a bad argument into a protocol
 //! error (bad input is a tool result with `isError: true`).
 //!
+//! Both transports run each incoming message through [`jsonrpc::precheck`] before rmcp
+//! sees it (stdio through [`stdio_guard`]), so a malformed message gets the JSON-RPC error it
+//! calls for; a well-formed `arguments` object with bad values is still a tool result.
+//!
 //! Read first: [`registry::Registry`], [`server::PipewrightServer`], [`error::ToolError`].
 
 pub mod context;
 pub mod drivers;
 pub mod error;
+pub mod file_gate;
+pub mod jsonrpc;
 pub mod registry;
 pub mod server;
+pub mod stdio_guard;
 pub mod tools;
 
 pub use server::{CallerSource, PipewrightServer, Shared};
