@@ -280,6 +280,135 @@ async fn bad_file_requests_name_the_field_and_the_fix() {
     );
 }
 
+/// In every value a caller sends below: none may come back in an error.
+const MARKER: &str = "Zq7MARKERq";
+
+#[tokio::test]
+async fn file_errors_name_the_field_never_the_value_or_a_server_path() {
+    let (s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let dir = s.data_dir.join("demo/files");
+    std::fs::create_dir_all(dir.join(format!("dir-{MARKER}"))).unwrap();
+    let server_paths = [
+        s.data_dir.display().to_string(),
+        s.data_dir.canonicalize().unwrap().display().to_string(),
+    ];
+    let m = MARKER;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"path": "customers.csv", "delimiter": format!("{m};")}),
+            "delimiter",
+        ),
+        (json!({"path": "customers.csv", "quote": m}), "quote"),
+        (json!({"path": "customers.csv", "escape": m}), "escape"),
+        (
+            json!({"path": "customers.csv", "record_delimiter": m}),
+            "record_delimiter",
+        ),
+        (
+            json!({"path": "customers.csv", "char_encoding": m}),
+            "char_encoding",
+        ),
+        (
+            json!({"path": "customers.csv", "record_type": m}),
+            "record_type",
+        ),
+        (json!({"path": "customers.csv", "bucket": m}), "bucket"),
+        (json!({"path": format!("{m}/nope.csv")}), "path"),
+        (json!({"path": format!("{m}.csv")}), "path"),
+        (json!({"path": format!("{m}*.csv")}), "path"),
+        (json!({"path": format!("{m}/*.csv")}), "path"),
+        (json!({"path": format!("dir-{m}")}), "path"),
+        (json!({"path": format!("../{m}.csv")}), "path"),
+        (
+            json!({"path": format!("{}/{m}.csv", dir.display())}),
+            "path",
+        ),
+    ];
+    for (extra, field) in cases {
+        let mut args = json!({"connection_id": files});
+        args.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let e = c.err("discover_file_schema", args.clone()).await;
+        assert_eq!(e["field"], json!(field), "{args}: {e}");
+        let text = e.to_string();
+        assert!(
+            !text.contains(MARKER),
+            "{args}: the value came back: {text}"
+        );
+        for p in &server_paths {
+            assert!(!text.contains(p.as_str()), "{args}: a server path: {text}");
+        }
+    }
+
+    // test_connection on a local connection whose folder is gone.
+    let gone = dir.join(format!("{m}-gone"));
+    let id: i64 = cli(
+        &s.data_dir,
+        &[
+            "connection",
+            "add",
+            "--account",
+            "demo",
+            "--name",
+            "gone",
+            "--type",
+            "local",
+            "--set",
+            &format!("path={}", gone.display()),
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let r = c.ok("test_connection", json!({"connection_id": id})).await;
+    assert_eq!(r["success"], json!(false), "{r}");
+    let text = r.to_string();
+    assert!(text.contains("path"), "{text}");
+    assert!(
+        !text.contains(MARKER) && !server_paths.iter().any(|p| text.contains(p.as_str())),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn discover_file_schema_refuses_a_fifo_promptly_by_path_and_by_glob() {
+    let (s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let dir = s.data_dir.join("demo/files");
+    support::mkfifo(&dir.join("feed.csv"));
+    support::mkfifo(&dir.join("pipes/only.csv"));
+    for (path, says) in [
+        ("feed.csv", "is a FIFO (named pipe), not a regular file"),
+        (
+            "pipes/only.csv",
+            "is a FIFO (named pipe), not a regular file",
+        ),
+        ("pipes/*.csv", "no file matches"),
+    ] {
+        let e = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            c.err(
+                "discover_file_schema",
+                json!({"connection_id": files, "path": path}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("discover_file_schema on a FIFO ({path}) hung"));
+        assert_eq!(e["field"], json!("path"), "{path}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(says), "{path}: {e}");
+    }
+    // The account's file discovery still works.
+    let d = c
+        .ok(
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "customers.csv"}),
+        )
+        .await;
+    assert_eq!(d["field_count"], json!(8), "{d}");
+}
+
 #[tokio::test]
 async fn s3_connection_added_with_the_cli_is_tested_and_discovered_without_leaking() {
     let get = |k: &str| std::env::var(k).ok();

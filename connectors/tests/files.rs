@@ -249,6 +249,213 @@ async fn local_folder_behaves_like_a_bucket_and_stays_inside_its_root() {
     }
 }
 
+/// A FIFO at `path` (no writer ever comes). Dropping the guard opens it for writing once,
+/// without blocking, so a backend that did block on it (the old one) lets go and the test
+/// fails instead of hanging.
+struct Fifo(PathBuf);
+
+fn mkfifo(path: &Path) -> Fifo {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+    Fifo(path.to_path_buf())
+}
+
+impl Drop for Fifo {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+/// A bound on a call that must not hang: a hang fails the test instead of stalling it.
+async fn promptly<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung"))
+}
+
+fn is_fifo_refusal(e: &DriverError) -> bool {
+    matches!(e, DriverError::NotARegularFile { kind } if kind.contains("FIFO"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_in_local_folder_is_refused_not_hung() {
+    let tmp = tempfile::tempdir().unwrap();
+    seed(tmp.path());
+    let _pipe = mkfifo(&tmp.path().join("pipe.csv"));
+    let _only = mkfifo(&tmp.path().join("only/pipe.csv"));
+    let store = open("local", json!({"path": tmp.path()}), &[]);
+
+    let e = promptly("head", store.head("pipe.csv")).await.unwrap_err();
+    assert!(is_fifo_refusal(&e), "{e:?}");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    let e = promptly("read", store.read_range("pipe.csv", 0..10))
+        .await
+        .unwrap_err();
+    assert!(is_fifo_refusal(&e), "{e:?}");
+    let e = promptly("resolve", files::resolve(store.as_ref(), "pipe.csv"))
+        .await
+        .unwrap_err();
+    assert!(is_fifo_refusal(&e), "{e:?}");
+    // A glob never picks one: neither alone in its folder nor beside regular files.
+    let e = promptly("glob", files::resolve(store.as_ref(), "only/*.csv"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DriverError::NoMatch { .. }), "{e:?}");
+    let r = promptly("glob", files::resolve(store.as_ref(), "**/*.csv"))
+        .await
+        .unwrap();
+    assert!(!r.file.path.ends_with("pipe.csv"), "{r:?}");
+    let listed = store.list("", true, 1000).await.unwrap();
+    assert!(
+        listed.iter().all(|f| !f.path.ends_with("pipe.csv")),
+        "{listed:?}"
+    );
+
+    // Far more calls than a blocking pool would survive if each one hung.
+    let calls = (0..200).map(|i| {
+        let store = store.clone();
+        async move {
+            if i % 2 == 0 {
+                store.read_range("pipe.csv", 0..1024).await.map(|_| ())
+            } else {
+                store.head("pipe.csv").await.map(|_| ())
+            }
+        }
+    });
+    let results = promptly(
+        "200 concurrent calls",
+        futures_util::future::join_all(calls),
+    )
+    .await;
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().is_err_and(is_fifo_refusal)));
+    // And the folder still serves its files.
+    assert_eq!(store.head("people.csv").await.unwrap().size, 51);
+}
+
+#[tokio::test]
+async fn symlinks_out_of_a_local_folder_are_refused_unless_follow_symlinks() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("shadow.csv"), "user,hash\nroot,x\n").unwrap();
+    std::fs::create_dir(outside.path().join("etc")).unwrap();
+    std::fs::write(outside.path().join("etc/passwd.csv"), "user,uid\nroot,0\n").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    seed(tmp.path());
+    let root = tmp.path();
+    symlink(outside.path().join("shadow.csv"), root.join("leak.csv")).unwrap();
+    symlink(outside.path().join("etc"), root.join("linked")).unwrap();
+    // Links that stay inside: relative, and from a sub-folder back up.
+    symlink("people.csv", root.join("alias.csv")).unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    symlink("../people.csv", root.join("sub/up.csv")).unwrap();
+    symlink("../data", root.join("sub/data")).unwrap();
+
+    let store = open("local", json!({"path": root}), &[]);
+    for path in ["leak.csv", "linked/passwd.csv"] {
+        let e = store.head(path).await.unwrap_err();
+        assert!(matches!(e, DriverError::OutsideFolder), "{path}: {e:?}");
+        let e = store.read_range(path, 0..4).await.unwrap_err();
+        assert!(matches!(e, DriverError::OutsideFolder), "{path}: {e:?}");
+    }
+    for glob in ["leak*.csv", "linked/*.csv"] {
+        let e = files::resolve(store.as_ref(), glob).await.unwrap_err();
+        assert!(
+            matches!(e, DriverError::NoMatch { .. } | DriverError::OutsideFolder),
+            "{glob}: {e:?}"
+        );
+    }
+    let everything: Vec<String> = store
+        .list("", true, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(store.list("", false, 1000).await.unwrap())
+        .map(|f| f.path)
+        .collect();
+    for hidden in ["leak.csv", "linked", "linked/passwd.csv"] {
+        assert!(!everything.iter().any(|p| p == hidden), "{everything:?}");
+    }
+    let r = files::resolve(store.as_ref(), "**/*.csv").await.unwrap();
+    assert!(!r.file.path.contains("leak"), "{r:?}");
+    // Inside the folder, links still work (and a loop back up is walked once).
+    for path in ["alias.csv", "sub/up.csv", "sub/data/orders_2024-01.csv"] {
+        assert_eq!(
+            store.read_range(path, 0..10).await.unwrap(),
+            std::fs::read(root.join(path)).unwrap()[..10],
+            "{path}"
+        );
+    }
+    assert!(
+        everything.iter().any(|p| p == "sub/up.csv"),
+        "{everything:?}"
+    );
+
+    // Explicitly allowed: the same links are followed.
+    let follows = open("local", json!({"path": root, "follow_symlinks": true}), &[]);
+    assert_eq!(
+        follows.read_range("leak.csv", 0..9).await.unwrap(),
+        b"user,hash"
+    );
+    let r = files::resolve(follows.as_ref(), "linked/*.csv")
+        .await
+        .unwrap();
+    assert_eq!(r.file.path, "linked/passwd.csv");
+    assert!(follows
+        .list("", true, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .any(|f| f.path == "leak.csv"));
+}
+
+#[tokio::test]
+async fn local_errors_show_neither_the_callers_path_nor_the_servers_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    seed(tmp.path());
+    std::fs::create_dir(tmp.path().join("dir-MARKER")).unwrap();
+    let _pipe = mkfifo(&tmp.path().join("fifo-MARKER.csv"));
+    let store = open("local", json!({"path": tmp.path()}), &[]);
+    let folder = tmp.path().display().to_string();
+    let errors = [
+        store.head("MARKER/nope.csv").await.unwrap_err(),
+        store.read_range("MARKER.csv", 0..4).await.unwrap_err(),
+        store.head("dir-MARKER").await.unwrap_err(),
+        store.head("fifo-MARKER.csv").await.unwrap_err(),
+        store.head("../MARKER").await.unwrap_err(),
+        files::resolve(store.as_ref(), "MARKER*.csv")
+            .await
+            .unwrap_err(),
+        files::resolve(store.as_ref(), "MARKER/*.csv")
+            .await
+            .unwrap_err(),
+        open(
+            "local",
+            json!({"path": tmp.path().join("MARKER-gone")}),
+            &[],
+        )
+        .test_connection()
+        .await
+        .unwrap_err(),
+    ];
+    for e in errors {
+        let text = e.to_string();
+        assert!(
+            !text.contains("MARKER") && !text.contains(&folder) && !text.contains("/tmp"),
+            "{text}"
+        );
+    }
+}
+
 struct Sftp {
     port: u16,
     user: String,

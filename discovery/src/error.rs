@@ -7,7 +7,8 @@ pub enum SniffError {
     Binary { format: String },
     #[error("the bytes at offset {offset} are not valid {encoding}; give the file's real encoding in char_encoding (for example windows-1252, ISO-8859-1, Shift_JIS, GBK, UTF-16LE)")]
     Undecodable { encoding: String, offset: usize },
-    #[error("unknown encoding `{0}`; use a WHATWG label such as UTF-8, UTF-16LE, windows-1252, ISO-8859-1, Shift_JIS, GBK")]
+    /// The label is kept for code; the message does not echo it back.
+    #[error("unknown encoding in char_encoding; use a WHATWG label such as UTF-8, UTF-16LE, windows-1252, ISO-8859-1, Shift_JIS, GBK")]
     UnknownEncoding(String),
     #[error("the compressed data is corrupt: {0}")]
     Corrupt(String),

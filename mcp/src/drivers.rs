@@ -18,7 +18,10 @@ use connectors::{
     DriverError, Ping,
 };
 
-use crate::error::{ErrorCode, ToolError};
+use crate::{
+    error::{ErrorCode, ToolError},
+    file_gate::FileGate,
+};
 
 /// A driver and the `updated_at` of the connection it was opened for.
 type Opened = (String, Arc<dyn DatabaseDriver>);
@@ -49,6 +52,9 @@ type OpenedStore = (String, Arc<dyn FileStore>);
 pub struct DriverCache {
     open: Mutex<HashMap<i64, Opened>>,
     stores: Mutex<HashMap<(i64, Option<String>), OpenedStore>>,
+    /// Every operation on an opened file store goes through it: per-account permits and a
+    /// deadline.
+    pub file_gate: FileGate,
 }
 
 impl DriverCache {
@@ -106,7 +112,11 @@ impl DriverCache {
         };
         Ok(match opened {
             Ok(Pinger::Database(d)) => d.test_connection().await,
-            Ok(Pinger::File(s)) => s.test_connection().await,
+            Ok(Pinger::File(s)) => {
+                self.file_gate
+                    .run(account_id, async move { s.test_connection().await })
+                    .await?
+            }
             Err(OpenError::Driver(e)) => Err(e),
             Err(OpenError::Store(e)) => return Err(e),
         })

@@ -282,6 +282,17 @@ impl Session {
         s
     }
 
+    /// One request with a fixed id, without touching the session's state.
+    pub async fn request_raw(&self, method: &str) -> RawResponse {
+        self.send(&json!({"jsonrpc": "2.0", "id": 999_999, "method": method, "params": {}}))
+            .await
+    }
+
+    /// The `Mcp-Session-Id` the server gave this session.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
     pub async fn send(&self, msg: &Value) -> RawResponse {
         let mut req = self
             .http
@@ -386,6 +397,16 @@ pub fn assert_inventory_listed(tools: &Value, how: &str) {
     for n in INVENTORY_TOOLS {
         assert!(names.contains(&n), "{how}: {n} not in {names:?}");
     }
+}
+
+/// A FIFO (named pipe) at `path`, its folder made first: a file no reader should wait on.
+pub fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("mkdir");
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
 }
 
 /// Whether a test that needs outside services must fail (CI) rather than skip.

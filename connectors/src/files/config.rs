@@ -33,6 +33,8 @@ pub enum FileConfig {
     },
     Local {
         root: PathBuf,
+        /// Whether symbolic links may lead out of `root` (default: refused).
+        follow_symlinks: bool,
     },
     Http {
         url: String,
@@ -62,8 +64,7 @@ fn valid_bucket(kind: &str, b: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{}` is not a valid {} name (3 to 63 letters, digits{}, starting and ending with a letter or digit)",
-            b.chars().take(80).collect::<String>(),
+            "not a valid {} name (3 to 63 letters, digits{}, starting and ending with a letter or digit)",
             if kind == "azure" { "container" } else { "bucket" },
             if kind == "azure" { " and -" } else { ", - . and _" }
         ))
@@ -122,6 +123,7 @@ impl FileConfig {
             },
             "local" => FileConfig::Local {
                 root: PathBuf::from(f.required("path", "the folder to read files from")?),
+                follow_symlinks: f.flag("follow_symlinks"),
             },
             "http" => FileConfig::Http {
                 url: f.required("url", "the base URL files are served from")?,
@@ -161,7 +163,8 @@ impl FileConfig {
             FileConfig::Azure {
                 account, container, ..
             } => format!("azure://{account}/{container}"),
-            FileConfig::Local { root } => format!("local folder {}", root.display()),
+            // Not the folder itself: messages never show a server path.
+            FileConfig::Local { .. } => "local folder".into(),
             FileConfig::Http { url } => url.split('?').next().unwrap_or(url).to_string(),
             FileConfig::Sftp { ssh, root } => format!(
                 "sftp://{}@{}:{}/{}",

@@ -1,10 +1,12 @@
 //! The file-store driver family: one trait, [`FileStore`], with a backend for everything
-//! `object_store` serves (S3 and S3-compatible, GCS, Azure Blob, local folders, HTTP) and
-//! one for SFTP. On top, what `discover_file_schema` needs: resolve a path or a glob to
-//! one file, and read a bounded prefix of it with a range request.
+//! `object_store` serves over the network (S3 and S3-compatible, GCS, Azure Blob, HTTP),
+//! one for local folders (regular files only, never out of the folder) and one for SFTP.
+//! On top, what `discover_file_schema` needs: resolve a path or a glob to one file, and
+//! read a bounded prefix of it with a range request.
 
 mod config;
 pub mod glob;
+mod local;
 mod object;
 mod sftp;
 
@@ -73,6 +75,10 @@ pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {
     crate::tls::install_default_provider();
     Ok(match cfg {
         FileConfig::Sftp { ssh, root } => Arc::new(sftp::Sftp::new(ssh, root)),
+        FileConfig::Local {
+            root,
+            follow_symlinks,
+        } => Arc::new(local::LocalFolder::new(root, follow_symlinks)),
         other => Arc::new(object::ObjectBackend::new(&other)?),
     })
 }
@@ -145,6 +151,36 @@ pub async fn read_prefix(
     Ok((bytes, file.size > end))
 }
 
+/// An upstream message without what the caller sent: URLs cut to their origin (the object
+/// path and any signature live after it) and the caller's `path` replaced by its name.
+/// (A `path` under three characters is left: replacing `a` everywhere would garble the
+/// message and hide nothing.)
+pub fn scrub(message: &str, path: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, word) in message.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match word.find("://") {
+            Some(at) => {
+                let host_end = word[at + 3..]
+                    .find(['/', '?', '"', '\'', ')', ','])
+                    .map_or(word.len(), |e| at + 3 + e);
+                out.push_str(&word[..host_end]);
+                if host_end < word.len() {
+                    out.push_str("/…");
+                }
+            }
+            None => out.push_str(word),
+        }
+    }
+    let path = path.trim().trim_matches('/');
+    if path.chars().count() >= 3 {
+        out = out.replace(path, "`path`");
+    }
+    out
+}
+
 /// Drops query strings from URLs in a message (a SAS token or a signature lives there).
 pub fn redact(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
@@ -164,6 +200,14 @@ pub fn redact(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scrub_drops_the_callers_path_and_url_paths() {
+        let m = "Error performing GET http://127.0.0.1:9000/bucket/in/MARKER.csv?x=1 in 1ms: \"in/MARKER.csv\" gone";
+        let s = super::scrub(m, "/in/MARKER.csv");
+        assert!(!s.contains("MARKER"), "{s}");
+        assert!(s.contains("http://127.0.0.1:9000/…"), "{s}");
+    }
+
     #[test]
     fn redacts_query_strings() {
         assert_eq!(

@@ -1,4 +1,5 @@
-//! S3 (and S3-compatible), GCS, Azure Blob, local folders and HTTP through `object_store`.
+//! S3 (and S3-compatible), GCS, Azure Blob and HTTP through `object_store`. (Local folders
+//! have their own backend, `local`.)
 
 use std::{ops::Range, sync::Arc};
 
@@ -6,8 +7,8 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use object_store::{
     aws::AmazonS3Builder, azure::MicrosoftAzureBuilder, gcp::GoogleCloudStorageBuilder,
-    http::HttpBuilder, local::LocalFileSystem, path::Path, ClientOptions, ObjectStore,
-    ObjectStoreExt, PutPayload, RetryConfig,
+    http::HttpBuilder, path::Path, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload,
+    RetryConfig,
 };
 
 use super::{config::FileConfig, FileMeta, FileStore};
@@ -159,18 +160,6 @@ impl ObjectBackend {
                     Some(container.clone()),
                 )
             }
-            FileConfig::Local { root } => {
-                if !root.is_dir() {
-                    return Err(DriverError::config(
-                        "path",
-                        format!("{} is not a folder on the server", root.display()),
-                    ));
-                }
-                (
-                    Arc::new(LocalFileSystem::new_with_prefix(root).map_err(build_error)?),
-                    None,
-                )
-            }
             FileConfig::Http { url } => (
                 Arc::new(
                     HttpBuilder::new()
@@ -182,7 +171,9 @@ impl ObjectBackend {
                 ),
                 None,
             ),
-            FileConfig::Sftp { .. } => unreachable!("SFTP has its own backend"),
+            FileConfig::Sftp { .. } | FileConfig::Local { .. } => {
+                unreachable!("SFTP and local folders have their own backends")
+            }
         };
         Ok(ObjectBackend {
             store,
@@ -197,9 +188,10 @@ impl ObjectBackend {
         })
     }
 
-    /// A store error in the words of `discover_file_schema`'s users.
+    /// A store error in the words of `discover_file_schema`'s users, without the path
+    /// they sent.
     fn error(&self, path: &str, e: object_store::Error) -> DriverError {
-        let detail = super::redact(&format!("{e}"));
+        let detail = super::scrub(&format!("{e}"), path);
         let chain = super::redact(&crate::error::chain(&e));
         let bucket_missing = [
             "NoSuchBucket",
@@ -217,7 +209,7 @@ impl ObjectBackend {
             },
             object_store::Error::NotFound { .. } => DriverError::FileNotFound { path: path.into() },
             object_store::Error::PermissionDenied { .. } => {
-                DriverError::PermissionDenied(format!("{} on {}", path, self.location))
+                DriverError::PermissionDenied(format!("the given path on {}", self.location))
             }
             object_store::Error::Unauthenticated { .. } => {
                 DriverError::CredentialsRejected(self.location.clone())
@@ -242,7 +234,7 @@ impl ObjectBackend {
             .iter()
             .any(|m| chain.contains(m)) =>
             {
-                DriverError::PermissionDenied(format!("{path} on {}", self.location))
+                DriverError::PermissionDenied(format!("the given path on {}", self.location))
             }
             _ if [
                 "Connection refused",

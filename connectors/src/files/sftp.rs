@@ -106,20 +106,21 @@ impl Sftp {
         Ok(guard)
     }
 
-    /// An error for `path`; a failure below SFTP forgets the session so the next call
-    /// reconnects.
+    /// An error for `path` (kept in the error, never in its message); a failure below
+    /// SFTP forgets the session so the next call reconnects.
     fn fail(&self, guard: &mut Guard<'_>, path: &str, e: SftpError) -> DriverError {
+        let detail = super::scrub(&e.to_string(), path);
         match &e {
             SftpError::Status(s) => match s.status_code {
                 StatusCode::NoSuchFile => DriverError::FileNotFound { path: path.into() },
                 StatusCode::PermissionDenied => {
-                    DriverError::PermissionDenied(format!("{path} on {}", self.at()))
+                    DriverError::PermissionDenied(format!("the given path on {}", self.at()))
                 }
-                _ => DriverError::Sftp(format!("{}: {path}: {e}", self.at())),
+                _ => DriverError::Sftp(format!("{}: {detail}", self.at())),
             },
             _ => {
                 **guard = None;
-                DriverError::Sftp(format!("{}: {path}: {e}", self.at()))
+                DriverError::Sftp(format!("{}: {detail}", self.at()))
             }
         }
     }
@@ -198,14 +199,14 @@ impl FileStore for Sftp {
             let open = guard.as_ref().expect("opened");
             let handle = match open.sftp.opendir(self.full(&dir)).await {
                 Ok(h) => h.handle,
-                Err(e) => return Err(self.fail(&mut guard, &self.full(&dir), e)),
+                Err(e) => return Err(self.fail(&mut guard, &dir, e)),
             };
             loop {
                 let open = guard.as_ref().expect("opened");
                 let names = match open.sftp.readdir(handle.as_str()).await {
                     Ok(n) => n,
                     Err(e) if is_eof(&e) => break,
-                    Err(e) => return Err(self.fail(&mut guard, &self.full(&dir), e)),
+                    Err(e) => return Err(self.fail(&mut guard, &dir, e)),
                 };
                 for f in names.files {
                     if f.filename == "." || f.filename == ".." {

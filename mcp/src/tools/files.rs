@@ -157,7 +157,7 @@ fn one_char(field: &str, v: &str) -> Result<char, ToolError> {
         (Some(c), None) => Ok(c),
         _ => Err(ToolError::invalid(
             field,
-            format!("{field} must be one character (or a name such as tab or none), got `{v}`"),
+            format!("{field} must be one character (or a name such as tab or none)"),
         )),
     }
 }
@@ -235,12 +235,10 @@ fn hints(a: &DiscoverFileSchemaArgs) -> Result<Hints, ToolError> {
         None => None,
         Some("delimited" | "csv" | "tsv" | "delimited_text") => Some(RecordType::Delimited),
         Some("json" | "jsonl" | "ndjson" | "json_lines") => Some(RecordType::JsonLines),
-        Some(other) => {
+        Some(_) => {
             return Err(ToolError::invalid(
                 "record_type",
-                format!(
-                    "record_type `{other}` is not supported; use delimited or json (JSON Lines)"
-                ),
+                "this record_type is not supported; use delimited or json (JSON Lines)",
             ))
         }
     };
@@ -326,25 +324,34 @@ async fn discover_file_schema(
         .drivers
         .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, bucket)
         .await?;
-    let resolved = files::resolve(store.as_ref(), &a.path).await?;
+    // Each step passes the gate: a permit of this account, and a deadline.
+    let (gate, account) = (&ctx.drivers.file_gate, ctx.account_id());
+    let resolved = {
+        let (store, path) = (store.clone(), a.path.clone());
+        gate.run(account, async move {
+            files::resolve(store.as_ref(), &path).await
+        })
+        .await??
+    };
     let (file, matched) = (resolved.file, resolved.matched);
     if file.size == 0 {
         return Err(ToolError::invalid(
             "path",
-            format!("`{}` is empty (0 bytes); pick a file with data", file.path),
+            "the file is empty (0 bytes); pick a file with data",
         ));
     }
-    let (bytes, truncated) = files::read_prefix(store.as_ref(), &file, sample_bytes).await?;
+    let (bytes, truncated) = {
+        let (store, file) = (store.clone(), file.clone());
+        gate.run(account, async move {
+            files::read_prefix(store.as_ref(), &file, sample_bytes).await
+        })
+        .await??
+    };
     // Sniffing a 16 MiB sample is CPU work: keep it off the async workers.
     let sample_len = bytes.len();
-    let d = tokio::task::spawn_blocking(move || discovery::sniff(&bytes, truncated, &hints))
-        .await
-        .map_err(|_| {
-            ToolError::new(
-                ErrorCode::Unavailable,
-                "the sniffer stopped unexpectedly; try again",
-            )
-        })?
+    let d = gate
+        .run_blocking(account, move || discovery::sniff(&bytes, truncated, &hints))
+        .await??
         .map_err(sniff_error)?;
     let mut notes = Vec::new();
     if let Some(n) = matched {
