@@ -1,6 +1,8 @@
 //! `pipewright connection add|list|test|remove` against the real binary and the machine's
 //! PostgreSQL: secrets come from the environment, a file or stdin, and never come back.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 mod support;
 
 use std::{
@@ -215,4 +217,90 @@ fn add_list_test_remove_without_showing_secrets() {
     assert!(!cli(d, &["connection", "list", "--account", "acme"]).contains("nowhere"));
 
     assert!(!seen.contains(SECRET), "a secret was printed:\n{seen}");
+}
+
+/// `connection test` against a PostgreSQL that declines TLS under `prefer` and asks for the
+/// password in clear text: refused before the password is sent; when the connection allows
+/// it, the password the server quotes back is not printed.
+#[test]
+fn connection_test_never_sends_or_prints_a_password_a_hostile_server_asks_for() {
+    let hostile = hostile::Hostile::postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cli(
+        d,
+        &[
+            "account",
+            "create",
+            "--subdomain",
+            "acme",
+            "--owner",
+            "ops@acme.io",
+        ],
+    );
+    let port = format!("port={}", hostile.port);
+    let add = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "connection",
+            "add",
+            "--account",
+            "acme",
+            "--name",
+            name,
+            "--type",
+            "postgres",
+            "--set",
+            "host=127.0.0.1",
+            "--set",
+            &port,
+            "--set",
+            "database=shop",
+            "--set",
+            "user=etl",
+            "--set",
+            "tls_mode=prefer",
+            "--secret-env",
+            "password=PW_TEST_SECRET",
+        ];
+        args.extend(extra);
+        let added = run(d, &args, &[("PW_TEST_SECRET", SECRET)], None);
+        assert!(added.status.success(), "{}", text(&added));
+        String::from_utf8_lossy(&added.stdout).trim().to_string()
+    };
+    let refused = add("refused", &[]);
+    let allowed = add("allowed", &["--set", "allow_cleartext_password=true"]);
+
+    let out = run(
+        d,
+        &["connection", "test", &refused, "--account", "acme"],
+        &[],
+        None,
+    );
+    assert!(!out.status.success());
+    let shown = text(&out);
+    assert!(
+        shown.contains("asked for the password in clear text over an unencrypted connection")
+            && shown.contains("allow_cleartext_password=true"),
+        "{shown}"
+    );
+    assert!(
+        !hostile.received_text(SECRET) && hostile.passwords().is_empty(),
+        "the password was sent"
+    );
+
+    let out = run(
+        d,
+        &["connection", "test", &allowed, "--account", "acme"],
+        &[],
+        None,
+    );
+    assert!(!out.status.success());
+    let shown = text(&out);
+    assert_eq!(
+        hostile.passwords(),
+        [SECRET],
+        "allowed, the password is sent"
+    );
+    assert!(shown.contains("password \"[redacted]\""), "{shown}");
+    assert!(!shown.contains(SECRET), "a secret was printed:\n{shown}");
 }

@@ -2,10 +2,12 @@
 //! real binary, on the demo's SQLite shop database, its sample-files folder and its
 //! (deliberately unreachable) warehouse connection.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 mod support;
 
 use serde_json::{json, Value};
-use support::{connection_id, demo};
+use support::{cli, connection_id, demo, Server};
 
 #[tokio::test]
 async fn preview_the_shop_orders_with_a_filter() {
@@ -212,4 +214,154 @@ async fn test_connection_reports_success_and_failure() {
         )
         .await;
     assert_eq!(e["field"], json!("connection_type"));
+}
+
+const HOSTILE_PW: &str = "Hostile-LEAKCHECK-pw/7";
+
+/// Adds a PostgreSQL connection with `tls_mode=prefer` on the demo account, to a server on
+/// loopback `port`, with `HOSTILE_PW` sealed as its password; returns its id.
+fn add_prefer_postgres(s: &Server, name: &str, port: u16, extra: &[&str]) -> i64 {
+    let pw = s.data_dir.join(format!("{name}.pw"));
+    std::fs::write(&pw, HOSTILE_PW).unwrap();
+    let port = format!("port={port}");
+    let secret = format!("password={}", pw.display());
+    let mut args = vec![
+        "connection",
+        "add",
+        "--account",
+        "demo",
+        "--name",
+        name,
+        "--type",
+        "postgres",
+        "--set",
+        "host=127.0.0.1",
+        "--set",
+        &port,
+        "--set",
+        "database=shop",
+        "--set",
+        "user=etl",
+        "--set",
+        "tls_mode=prefer",
+        "--secret-file",
+        &secret,
+    ];
+    for e in extra {
+        args.extend(["--set", e]);
+    }
+    cli(&s.data_dir, &args).trim().parse().unwrap()
+}
+
+/// test_connection, discover_schema (with a table) and preview_data on `id`: every answer.
+async fn every_database_tool(c: &mut support::Session, id: i64) -> Vec<Value> {
+    vec![
+        c.ok("test_connection", json!({"connection_id": id})).await,
+        c.err(
+            "discover_schema",
+            json!({"connection_id": id, "table_name": "orders"}),
+        )
+        .await,
+        c.err(
+            "preview_data",
+            json!({"connection_id": id, "table_name": "orders"}),
+        )
+        .await,
+    ]
+}
+
+fn assert_no_password(outputs: &[Value], s: &Server) {
+    let all = serde_json::to_string(outputs).unwrap() + &s.logs();
+    for form in [HOSTILE_PW, "Hostile-LEAKCHECK-pw%2F7"] {
+        assert!(!all.contains(form), "the password came back: {all}");
+    }
+}
+
+#[tokio::test]
+async fn cleartext_password_request_over_prefer_is_refused_before_the_password_is_sent() {
+    let hostile = hostile::Hostile::postgres();
+    let (s, mut c) = demo().await;
+    let id = add_prefer_postgres(&s, "hostile", hostile.port, &[]);
+    let out = every_database_tool(&mut c, id).await;
+    assert_eq!(out[0]["success"], json!(false), "{}", out[0]);
+    assert_eq!(out[0]["error_kind"], json!("cleartext_password_refused"));
+    for msg in [
+        &out[0]["error_message"],
+        &out[1]["message"],
+        &out[2]["message"],
+    ] {
+        let msg = msg.as_str().unwrap();
+        assert!(
+            msg.contains("in clear text over an unencrypted connection")
+                && msg.contains("tls_mode=require")
+                && msg.contains("allow_cleartext_password=true"),
+            "{msg}"
+        );
+    }
+    assert!(
+        !hostile.received_text(HOSTILE_PW) && hostile.passwords().is_empty(),
+        "the hostile server got the password"
+    );
+    assert_no_password(&out, &s);
+}
+
+#[tokio::test]
+async fn password_a_hostile_server_echoes_is_scrubbed_from_every_tool() {
+    let hostile = hostile::Hostile::postgres();
+    let (s, mut c) = demo().await;
+    let id = add_prefer_postgres(
+        &s,
+        "trusted-network",
+        hostile.port,
+        &["allow_cleartext_password=true"],
+    );
+    let out = every_database_tool(&mut c, id).await;
+    // Allowed, so sent: once per tool, and the server quoted it each time.
+    assert_eq!(hostile.passwords(), [HOSTILE_PW; 3]);
+    assert_eq!(out[0]["success"], json!(false), "{}", out[0]);
+    for msg in [
+        &out[0]["error_message"],
+        &out[1]["message"],
+        &out[2]["message"],
+    ] {
+        assert!(
+            msg.as_str().unwrap().contains("password \"[redacted]\""),
+            "{msg}"
+        );
+    }
+    assert_no_password(&out, &s);
+}
+
+#[tokio::test]
+async fn missing_table_error_names_the_field_not_the_value() {
+    let (_s, mut c) = demo().await;
+    let shop = connection_id(&mut c, "shop-db").await;
+    let marker = "zz_Marker_7f3a";
+    for (tool, args) in [
+        (
+            "discover_schema",
+            json!({"connection_id": shop, "table_name": marker}),
+        ),
+        (
+            "preview_data",
+            json!({"connection_id": shop, "table_name": marker}),
+        ),
+        (
+            "preview_data",
+            json!({"connection_id": shop, "table_name": marker, "schema_name": "zz_Schema_7f3a"}),
+        ),
+    ] {
+        let e = c.err(tool, args).await;
+        assert_eq!(
+            (e["code"].as_str(), e["field"].as_str()),
+            (Some("not_found"), Some("table_name")),
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(text.contains("`table_name`"), "{text}");
+        assert!(
+            !text.contains("zz_Marker_7f3a") && !text.contains("zz_Schema_7f3a"),
+            "{text}"
+        );
+    }
 }

@@ -142,7 +142,13 @@ impl Store {
         if c.name.trim().is_empty() {
             return Err(CatalogError::invalid("name", "give the connection a name"));
         }
-        if let Some(k) = c.fields.keys().find(|k| looks_secret(k)) {
+        // A true/false switch (`allow_cleartext_password`) is never itself a credential.
+        if let Some(k) = c
+            .fields
+            .iter()
+            .find(|(k, v)| !v.is_boolean() && looks_secret(k))
+            .map(|(k, _)| k)
+        {
             return Err(CatalogError::invalid(
                 "fields",
                 format!("`{k}` looks like a credential; pass it as a secret so it is sealed, not stored in clear"),

@@ -380,6 +380,21 @@ async fn suite(store: &Store) {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("looks like a credential"), "{e}");
+    // A switch is not a credential, whatever its name.
+    let switch = json!({"host": "h", "allow_cleartext_password": true});
+    store
+        .create_connection(
+            &sealer,
+            NewConnection {
+                account_id: other.id,
+                name: "switch",
+                kind: "postgres",
+                fields: switch.as_object().unwrap().clone(),
+                secrets: BTreeMap::new(),
+            },
+        )
+        .await
+        .unwrap();
     let c = store.connection(acme.id, conn).await.unwrap();
     assert_eq!(c.fields["host"], json!("db.internal"));
     assert_eq!(c.secrets_set, vec!["password"]);

@@ -22,24 +22,33 @@ pub enum DriverError {
     PermissionDenied(String),
     #[error("timed out after {} s; the server is slow or unreachable, or the query is too expensive (narrow where_clause)", .0.as_secs_f64())]
     Timeout(Duration),
-    #[error("table {0} not found; list tables with discover_schema")]
+    /// Keeps the caller's table for code and logs; the message names the argument only.
+    #[error("no table or view matches the given `table_name` (in `schema_name`, or the connection's default schema); list tables with discover_schema")]
     TableNotFound(String),
+    #[error("the server asked for the password in clear text over an unencrypted connection; set tls_mode=require (or verify-full), or allow_cleartext_password=true if you trust the network")]
+    CleartextPasswordRefused,
     #[error("the database refused the query: {0}")]
     Query(String),
     #[error("SSH tunnel {0}")]
     Tunnel(String),
     #[error("SFTP {0}")]
     Sftp(String),
-    #[error("file `{path}` not found; check the path, or give a glob such as `folder/*.csv` to pick the newest match")]
+    // The file variants keep the caller's path for code and logs, but their messages never
+    // show it: an error names the argument and the problem, not the value sent.
+    #[error("file not found at the given `path`; check it (relative to the connection's folder or bucket), or give a glob such as `folder/*.csv` to pick the newest match")]
     FileNotFound { path: String },
-    #[error("no file matches `{pattern}`; check the folder and the pattern (`*` stays within a folder, `**` crosses folders)")]
+    #[error("no file matches the `path` pattern; check its folder and the pattern (`*` stays within a folder, `**` crosses folders)")]
     NoMatch { pattern: String },
-    #[error(
-        "`{path}` is a folder, not a file; give a file inside it, or a glob such as `{path}/*.csv`"
-    )]
+    #[error("the given `path` is a folder, not a file; give a file inside it, or a glob such as `folder/*.csv`")]
     NotAFile { path: String },
-    #[error("bucket or container `{bucket}` does not exist or is not visible to these credentials; check the connection's bucket (or the bucket argument)")]
+    #[error("the given `path` is a {kind}, not a regular file; only regular files are read (a FIFO, socket or device can block or never end)")]
+    NotARegularFile { kind: &'static str },
+    #[error("the given `path` leads out of the connection's folder through a symbolic link; read files inside the folder, or set follow_symlinks=true on the connection to allow links out")]
+    OutsideFolder,
+    #[error("the bucket or container does not exist or is not visible to these credentials; check the connection's bucket (or the `bucket` argument)")]
     BucketNotFound { bucket: String },
+    #[error("the file store did not answer within {} s; it is slow, unreachable or stalled; try again shortly (a smaller sample_bytes reads less)", .0.as_secs_f64())]
+    StoreTimeout(Duration),
     #[error("the store rejected the connection's credentials ({0}); check the access key and secret stored with the connection")]
     CredentialsRejected(String),
     #[error("the file store failed: {0}")]
@@ -66,16 +75,59 @@ impl DriverError {
             DriverError::PermissionDenied(_) => "permission_denied",
             DriverError::Timeout(_) => "timeout",
             DriverError::TableNotFound(_) => "table_not_found",
+            DriverError::CleartextPasswordRefused => "cleartext_password_refused",
             DriverError::Query(_) => "query_failed",
             DriverError::Tunnel(_) => "tunnel",
             DriverError::Sftp(_) => "sftp",
             DriverError::FileNotFound { .. } => "not_found",
             DriverError::NoMatch { .. } => "not_found",
             DriverError::NotAFile { .. } => "not_a_file",
+            DriverError::NotARegularFile { .. } => "not_a_file",
+            DriverError::OutsideFolder => "outside_folder",
             DriverError::BucketNotFound { .. } => "bucket_not_found",
+            DriverError::StoreTimeout(_) => "timeout",
             DriverError::CredentialsRejected(_) => "auth_failed",
             DriverError::Store(_) => "store_failed",
             DriverError::Config { .. } => "misconfigured",
+        }
+    }
+
+    /// The same error with `f` applied to every text it carries (see `crate::redact`).
+    /// Exhaustive on purpose: a new variant with text must say how its text is scrubbed.
+    pub(crate) fn map_text(self, f: impl Fn(String) -> String) -> Self {
+        use DriverError as E;
+        match self {
+            E::Unreachable { target, detail } => E::Unreachable {
+                target: f(target),
+                detail: f(detail),
+            },
+            E::Tls(s) => E::Tls(f(s)),
+            E::AuthFailed { user } => E::AuthFailed { user: f(user) },
+            E::DatabaseMissing { database } => E::DatabaseMissing {
+                database: f(database),
+            },
+            E::PermissionDenied(s) => E::PermissionDenied(f(s)),
+            E::TableNotFound(s) => E::TableNotFound(f(s)),
+            E::Query(s) => E::Query(f(s)),
+            E::Tunnel(s) => E::Tunnel(f(s)),
+            E::Sftp(s) => E::Sftp(f(s)),
+            E::FileNotFound { path } => E::FileNotFound { path: f(path) },
+            E::NoMatch { pattern } => E::NoMatch {
+                pattern: f(pattern),
+            },
+            E::NotAFile { path } => E::NotAFile { path: f(path) },
+            E::BucketNotFound { bucket } => E::BucketNotFound { bucket: f(bucket) },
+            E::CredentialsRejected(s) => E::CredentialsRejected(f(s)),
+            E::Store(s) => E::Store(f(s)),
+            E::Config { field, message } => E::Config {
+                field: f(field),
+                message: f(message),
+            },
+            e @ (E::Timeout(_)
+            | E::StoreTimeout(_)
+            | E::CleartextPasswordRefused
+            | E::NotARegularFile { .. }
+            | E::OutsideFolder) => e,
         }
     }
 }

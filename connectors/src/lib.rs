@@ -9,6 +9,7 @@ pub mod database;
 pub mod error;
 mod fields;
 pub mod files;
+pub mod redact;
 pub mod sanitize;
 pub mod tls;
 pub mod tunnel;

@@ -57,7 +57,7 @@ pub struct Rejection {
 }
 
 fn reject(part: impl std::fmt::Display, reason: impl Into<String>) -> Rejection {
-    let mut part = part.to_string();
+    let mut part = mask_strings(&part.to_string());
     if part.len() > 80 {
         let cut = (0..=80)
             .rev()
@@ -70,6 +70,38 @@ fn reject(part: impl std::fmt::Display, reason: impl Into<String>) -> Rejection 
         part,
         reason: reason.into(),
     }
+}
+
+/// `text` with the content of every quoted string literal replaced by `…`: a rejection
+/// names the offending construct (`secret = '…'`), never a value the caller sent. An
+/// unterminated literal is masked to the end; `''` and `\'` stay inside the literal.
+fn mask_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '\'' {
+            continue;
+        }
+        out.push('…');
+        loop {
+            match chars.next() {
+                None => break,
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                }
+                Some('\'') => {
+                    out.push('\'');
+                    break;
+                }
+                Some('\\') => {
+                    chars.next();
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    out
 }
 
 /// A fragment that passed: the condition, re-rendered from its syntax tree.
@@ -331,9 +363,12 @@ pub fn sanitize(
 /// Exactly one expression in `text`: no comments, no `;`, nothing after it.
 fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
     let d = dialect.parser_dialect();
-    let tokens = Tokenizer::new(d.as_ref(), text)
-        .tokenize()
-        .map_err(|e| reject(text, format!("cannot read the condition: {}", e.message)))?;
+    let tokens = Tokenizer::new(d.as_ref(), text).tokenize().map_err(|e| {
+        reject(
+            text,
+            format!("cannot read the condition: {}", mask_strings(&e.message)),
+        )
+    })?;
     let mut depth = 0usize;
     // Parts of the dotted name being read (`schema.table.column` is 3); long chains are
     // another shape the fuzzer found sqlparser backtracking over.
@@ -415,11 +450,10 @@ fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
     Ok(expr)
 }
 
+/// sqlparser's message, which quotes the token it stopped at (a string literal too).
 fn parser_message(e: &sqlparser::parser::ParserError) -> String {
     let s = e.to_string();
-    s.strip_prefix("sql parser error: ")
-        .unwrap_or(&s)
-        .to_string()
+    mask_strings(s.strip_prefix("sql parser error: ").unwrap_or(&s))
 }
 
 struct Walker<'a> {
@@ -814,5 +848,28 @@ mod tests {
         assert_eq!(r.part, ";");
         let r = check("secret = 1").unwrap_err();
         assert!(r.reason.contains("not a column"), "{r}");
+    }
+
+    #[test]
+    fn rejections_never_echo_a_string_literal() {
+        for (fragment, part) in [
+            ("'zz_Lit_7f3a'", "'…'"),
+            (
+                "CAST('zz_Lit_7f3a' AS regclass) IS NULL",
+                "CAST('…' AS REGCLASS)",
+            ),
+            ("status = 'it''s zz_Lit_7f3a'; DROP", ";"),
+            ("status = 'zz_Lit_7f3a", "status = '…"),
+            ("status = = 'zz_Lit_7f3a'", "status = = '…'"),
+            ("pg_sleep(10) = 'zz_Lit_7f3a'", "pg_sleep(10)"),
+        ] {
+            let r = check(fragment).unwrap_err();
+            assert_eq!(r.part, part, "{fragment}: {r}");
+            assert!(!r.to_string().contains("zz_Lit"), "{fragment}: {r}");
+        }
+        assert_eq!(
+            mask_strings(r"a = 'x\'y' AND b = E'z'"),
+            r"a = '…' AND b = E'…'"
+        );
     }
 }

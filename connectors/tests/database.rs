@@ -56,6 +56,8 @@ fn config(
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(2),
         max_concurrent: 4,
+        allow_cleartext_password: false,
+        other_secrets: Vec::new(),
     }
 }
 
@@ -198,6 +200,39 @@ fn table(name: &str) -> TableRef {
         schema: None,
         name: name.into(),
     }
+}
+
+/// A missing table (or schema) is `TableNotFound` whose message names `table_name`, never
+/// the value the caller sent.
+async fn assert_missing_table_hides_the_name(d: &dyn DatabaseDriver) {
+    for t in [
+        table("zz_Marker_7f3a"),
+        TableRef {
+            schema: Some("zz_Schema_7f3a".into()),
+            name: "zz_Marker_7f3a".into(),
+        },
+    ] {
+        let e = d.describe_table(&t).await.unwrap_err();
+        assert!(matches!(e, DriverError::TableNotFound(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("`table_name`"), "{text}");
+        assert!(
+            !text.contains("zz_Marker") && !text.contains("zz_Schema"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_table_errors_name_the_field_not_the_value() {
+    with_pg(|pg| async move {
+        assert_missing_table_hides_the_name(pg.driver("postgres", None).as_ref()).await;
+    })
+    .await;
+    with_maria(|m| async move {
+        assert_missing_table_hides_the_name(m.driver("root", None).as_ref()).await;
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -783,6 +818,38 @@ async fn mariadb_discovery_failures_and_guards() {
         }
     })
     .await;
+}
+
+#[path = "../../tests/support/hostile.rs"]
+mod hostile;
+
+/// A MySQL server without TLS (so `prefer` goes on in the clear) that switches to
+/// `mysql_clear_password`: refused before the password is sent; when allowed, the password
+/// the server quotes back is scrubbed from the error.
+#[tokio::test]
+async fn mysql_clear_password_is_refused_on_a_plain_connection_unless_allowed() {
+    const PW: &str = "Mysql-LEAKCHECK-pw";
+    let server = hostile::Hostile::mysql();
+    let mut cfg = config(DbKind::MySql, server.port, "shop", "etl", Some(PW));
+    cfg.tls_mode = TlsMode::Prefer;
+    let e = database::open_direct(cfg.clone())
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DriverError::CleartextPasswordRefused), "{e:?}");
+    assert!(!server.received_text(PW) && server.passwords().is_empty());
+
+    cfg.allow_cleartext_password = true;
+    let e = database::open_direct(cfg)
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert_eq!(server.passwords(), [PW], "allowed, the password is sent");
+    let text = e.to_string();
+    assert!(text.contains("password '[redacted]'"), "{text}");
+    assert!(!text.contains(PW), "{text}");
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ fn config(
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(5),
         max_concurrent: 2,
+        allow_cleartext_password: false,
+        other_secrets: Vec::new(),
     }
 }
 
@@ -66,6 +68,46 @@ async fn failures_without_a_sql_server_are_clean() {
     .unwrap();
     let e = d.test_connection().await.unwrap_err();
     assert!(!e.to_string().contains("LEAKCHECK"), "{e}");
+}
+
+#[path = "../../tests/support/hostile.rs"]
+mod hostile;
+
+/// A server that says it has no encryption would get LOGIN7, and with it the password
+/// (only XOR-obfuscated), in clear text: with tls_mode=disable that login is refused
+/// unless the connection allows it.
+#[tokio::test]
+async fn sql_server_login_is_not_sent_unencrypted_unless_allowed() {
+    const PW: &str = "Mssql-LEAKCHECK-pw";
+    let server = hostile::Hostile::sql_server();
+    let mut cfg = config("127.0.0.1", server.port, "db", "sa", PW, TlsMode::Disable);
+    let e = database::open_direct(cfg.clone())
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DriverError::CleartextPasswordRefused), "{e:?}");
+    assert!(
+        e.to_string().contains("allow_cleartext_password=true"),
+        "{e}"
+    );
+    assert!(
+        server.passwords().is_empty(),
+        "LOGIN7 was sent to a server without encryption"
+    );
+
+    cfg.allow_cleartext_password = true;
+    let e = database::open_direct(cfg)
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert!(!e.to_string().contains(PW), "{e}");
+    assert_eq!(
+        server.passwords().len(),
+        1,
+        "allowed, the login goes out (and the server drops it)"
+    );
 }
 
 fn from_url() -> Option<DatabaseConfig> {

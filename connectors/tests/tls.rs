@@ -74,6 +74,8 @@ fn driver(
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(5),
         max_concurrent: 2,
+        allow_cleartext_password: false,
+        other_secrets: Vec::new(),
     })
 }
 

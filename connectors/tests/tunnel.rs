@@ -81,6 +81,8 @@ fn through(kind: DbKind, port: u16, database: &str, user: &str, t: SshConfig) ->
         tunnel: Some(t),
         connect_to: None,
         max_concurrent: 2,
+        allow_cleartext_password: false,
+        other_secrets: Vec::new(),
     }
 }
 
@@ -124,6 +126,55 @@ async fn postgres_and_mariadb_through_an_ssh_tunnel() {
         .unwrap()
         .server_version
         .contains("MariaDB"));
+}
+
+#[path = "../../tests/support/hostile.rs"]
+mod hostile;
+
+/// A hostile PostgreSQL behind the bastion declines TLS under `prefer` and asks for the
+/// password in clear text: refused before it is sent; when allowed, the password it
+/// quotes back is scrubbed from the error, as are the tunnel's own secrets.
+#[tokio::test]
+async fn tunnel_to_a_hostile_postgres_never_sends_or_shows_the_password() {
+    let Some(s) = ssh() else { return };
+    const PW: &str = "Tunnel-LEAKCHECK-db-pw";
+    let pg = hostile::Hostile::postgres();
+    let mut cfg = through(
+        DbKind::Postgres,
+        pg.port,
+        "postgres",
+        "etl",
+        tunnel(&s, Some(&s.password), None, Some(&s.fingerprint), s.port),
+    );
+    cfg.password = Some(Secret::new(PW));
+    cfg.tls_mode = TlsMode::Prefer;
+    let e = database::open(cfg.clone())
+        .await
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DriverError::CleartextPasswordRefused), "{e:?}");
+    assert!(!pg.received_text(PW), "the password went out in clear text");
+    assert!(pg.passwords().is_empty());
+
+    cfg.allow_cleartext_password = true;
+    // Any other secret sealed with the connection is scrubbed too (here, words of the
+    // server's message stand in for one).
+    cfg.other_secrets = vec![Secret::new("does not meet")];
+    let e = database::open(cfg)
+        .await
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert_eq!(pg.passwords(), [PW], "allowed, the password is sent");
+    let text = e.to_string();
+    assert!(!text.contains(PW) && !text.contains(&s.password), "{text}");
+    assert!(
+        text.contains("password \"[redacted]\" [redacted] the policy"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

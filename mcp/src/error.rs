@@ -81,12 +81,15 @@ impl ToolError {
 impl From<DriverError> for ToolError {
     fn from(e: DriverError) -> Self {
         let code = match &e {
-            DriverError::Timeout(_) => ErrorCode::Timeout,
+            DriverError::Timeout(_) | DriverError::StoreTimeout(_) => ErrorCode::Timeout,
             DriverError::TableNotFound(_)
             | DriverError::FileNotFound { .. }
             | DriverError::NoMatch { .. }
             | DriverError::BucketNotFound { .. } => ErrorCode::NotFound,
-            DriverError::Config { .. } | DriverError::NotAFile { .. } => ErrorCode::InvalidArgument,
+            DriverError::Config { .. }
+            | DriverError::NotAFile { .. }
+            | DriverError::NotARegularFile { .. } => ErrorCode::InvalidArgument,
+            DriverError::OutsideFolder => ErrorCode::Forbidden,
             _ => ErrorCode::UpstreamError,
         };
         let err = ToolError::new(code, e.to_string());
@@ -94,7 +97,9 @@ impl From<DriverError> for ToolError {
             DriverError::TableNotFound(_) => err.with_field("table_name"),
             DriverError::FileNotFound { .. }
             | DriverError::NoMatch { .. }
-            | DriverError::NotAFile { .. } => err.with_field("path"),
+            | DriverError::NotAFile { .. }
+            | DriverError::NotARegularFile { .. }
+            | DriverError::OutsideFolder => err.with_field("path"),
             DriverError::BucketNotFound { .. } => err.with_field("bucket"),
             DriverError::Config { ref field, .. } if field == "bucket" => err.with_field("bucket"),
             DriverError::Config { .. } => err.with_field("connection_id").with_hint(

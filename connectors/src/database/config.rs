@@ -78,6 +78,14 @@ pub struct DatabaseConfig {
     /// Queries allowed to run at once on this connection, so an assistant cannot flood a
     /// production database.
     pub max_concurrent: usize,
+    /// Send the password when the server asks for it in clear text over a connection that
+    /// is not encrypted. Off by default: a server that declines TLS and then asks for the
+    /// plain password is misconfigured or hostile (`tls_mode=prefer` falls back to exactly
+    /// that). Over TLS the password is sent as the server asks.
+    pub allow_cleartext_password: bool,
+    /// Secrets sealed with the connection that no field above takes; scrubbed from errors
+    /// like the rest.
+    pub other_secrets: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +108,7 @@ impl TlsMode {
             _ => {
                 return Err(DriverError::config(
                     "tls_mode",
-                    format!("`{s}` is not a TLS mode; use disable, prefer, require, verify-ca or verify-full"),
+                    "not a TLS mode; use disable, prefer, require, verify-ca or verify-full",
                 ))
             }
         })
@@ -131,10 +139,10 @@ impl DatabaseConfig {
                 host_key_fingerprint: f.text("ssh_host_key_fingerprint"),
                 timeout: std::time::Duration::from_secs(10),
             }),
-            Some(other) => {
+            Some(_) => {
                 return Err(DriverError::config(
                     "tunnel_type",
-                    format!("`{other}` is not a tunnel type; use none or ssh"),
+                    "not a tunnel type; use none or ssh",
                 ))
             }
         };
@@ -158,6 +166,9 @@ impl DatabaseConfig {
             tunnel,
             connect_to: None,
             max_concurrent: 4,
+            allow_cleartext_password: f.boolean("allow_cleartext_password")?,
+            // Last: after every field above took its own.
+            other_secrets: f.remaining_secrets(),
         };
         match kind {
             DbKind::Sqlite if cfg.path.is_none() => Err(DriverError::config(
@@ -176,6 +187,25 @@ impl DatabaseConfig {
         }
     }
 
+    /// Every secret of the connection: its password, its tunnel's, and any other sealed
+    /// with it.
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        let tunnel = self.tunnel.iter().flat_map(|t| {
+            [&t.password, &t.private_key, &t.passphrase]
+                .into_iter()
+                .flatten()
+        });
+        self.password
+            .iter()
+            .chain(tunnel)
+            .chain(self.other_secrets.iter())
+    }
+
+    /// Scrubs this connection's secrets from upstream text (see `crate::redact`).
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(self.secrets().map(Secret::expose))
+    }
+
     /// `host:port`, for messages.
     pub fn target(&self) -> String {
         match self.kind {
@@ -185,6 +215,88 @@ impl DatabaseConfig {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             _ => format!("{}:{}", self.host, self.port),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_sealed_secret_is_known_for_scrubbing() {
+        let fields = serde_json::json!({"host": "db", "user": "etl", "tunnel_type": "ssh",
+                                        "ssh_host": "bastion", "ssh_user": "jump"});
+        let cfg = DatabaseConfig::from_fields(
+            DbKind::Postgres,
+            fields.as_object().unwrap(),
+            secrets(&[
+                ("password", "db-pw"),
+                ("ssh_password", "ssh-pw"),
+                ("ssh_passphrase", "phrase"),
+                ("api_token", "stray"),
+            ]),
+        )
+        .unwrap();
+        let mut all: Vec<&str> = cfg.secrets().map(Secret::expose).collect();
+        all.sort_unstable();
+        assert_eq!(all, ["db-pw", "phrase", "ssh-pw", "stray"]);
+        assert_eq!(
+            cfg.redactor().text("db-pw ssh-pw phrase stray"),
+            "[redacted] [redacted] [redacted] [redacted]"
+        );
+        assert!(
+            !cfg.allow_cleartext_password,
+            "off unless the connection says so"
+        );
+    }
+
+    #[test]
+    fn cleartext_opt_in_is_a_checked_switch() {
+        let read = |v: serde_json::Value| {
+            let fields = serde_json::json!({"host": "db", "user": "etl",
+                                            "allow_cleartext_password": v});
+            DatabaseConfig::from_fields(
+                DbKind::MySql,
+                fields.as_object().unwrap(),
+                Default::default(),
+            )
+            .map(|c| c.allow_cleartext_password)
+        };
+        assert!(read(serde_json::json!(true)).unwrap());
+        assert!(!read(serde_json::json!("false")).unwrap());
+        assert!(matches!(
+            read(serde_json::json!("yes")),
+            Err(DriverError::Config { field, .. }) if field == "allow_cleartext_password"
+        ));
+    }
+
+    #[test]
+    fn bad_modes_name_the_field_not_the_value() {
+        for (field, value) in [
+            ("tls_mode", "zz_Mode_7f3a"),
+            ("tunnel_type", "zz_Mode_7f3a"),
+        ] {
+            let mut fields = serde_json::json!({"host": "db", "user": "etl"});
+            fields[field] = serde_json::json!(value);
+            let e = DatabaseConfig::from_fields(
+                DbKind::Postgres,
+                fields.as_object().unwrap(),
+                Default::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&e, DriverError::Config { field: f, .. } if f == field),
+                "{e:?}"
+            );
+            assert!(!e.to_string().contains("zz_Mode"), "{e}");
         }
     }
 }

@@ -9,6 +9,7 @@ mod postgres;
 pub mod sql;
 mod sqlite;
 pub mod values;
+mod wire;
 
 use std::sync::Arc;
 
@@ -99,38 +100,78 @@ pub trait DatabaseDriver: Send + Sync {
 }
 
 /// Opens the driver for a connection, first opening its SSH tunnel if it has one (so a
-/// bad bastion, key or password is reported here).
+/// bad bastion, key or password is reported here). Every error it and the driver return
+/// has the connection's secrets scrubbed out (see [`Scrubbed`]).
 pub async fn open(mut cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
-    let Some(ssh) = cfg.tunnel.take() else {
-        return open_direct(cfg);
+    let redactor = cfg.redactor();
+    let tunnel = match cfg.tunnel.take() {
+        None => None,
+        Some(ssh) => {
+            let tunnel = crate::tunnel::Tunnel::open(ssh, cfg.host.clone(), cfg.port)
+                .await
+                .map_err(|e| redactor.error(e))?;
+            cfg.connect_to = Some(tunnel.local);
+            Some(tunnel)
+        }
     };
-    let tunnel = crate::tunnel::Tunnel::open(ssh, cfg.host.clone(), cfg.port).await?;
-    cfg.connect_to = Some(tunnel.local);
-    Ok(Arc::new(Tunneled {
-        inner: open_direct(cfg)?,
+    scrubbed(cfg, redactor, tunnel)
+}
+
+/// Opens a driver that connects directly, ignoring any tunnel in `cfg`; errors scrubbed as
+/// [`open`]'s are.
+pub fn open_direct(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
+    let redactor = cfg.redactor();
+    scrubbed(cfg, redactor, None)
+}
+
+fn scrubbed(
+    cfg: DatabaseConfig,
+    redactor: crate::redact::Redactor,
+    tunnel: Option<crate::tunnel::Tunnel>,
+) -> Result<Arc<dyn DatabaseDriver>> {
+    crate::tls::install_default_provider();
+    let inner: Arc<dyn DatabaseDriver> = match cfg.kind {
+        DbKind::Postgres => postgres::Postgres::new(cfg).map(|d| Arc::new(d) as _),
+        DbKind::MySql => mysql::MySql::new(cfg).map(|d| Arc::new(d) as _),
+        DbKind::Sqlite => sqlite::Sqlite::new(cfg).map(|d| Arc::new(d) as _),
+        DbKind::MsSql => mssql::MsSql::new(cfg).map(|d| Arc::new(d) as _),
+    }
+    .map_err(|e| redactor.error(e))?;
+    Ok(Arc::new(Scrubbed {
+        inner,
+        redactor,
         _tunnel: tunnel,
     }))
 }
 
-/// A driver whose connections go through an SSH tunnel that lives as long as it does.
-struct Tunneled {
+/// The one boundary between a backend and the rest of Pipewright: every error leaves with
+/// the connection's secrets scrubbed out (a server may quote the password it was sent),
+/// and the SSH tunnel, if any, lives as long as the driver.
+struct Scrubbed {
     inner: Arc<dyn DatabaseDriver>,
-    _tunnel: crate::tunnel::Tunnel,
+    redactor: crate::redact::Redactor,
+    _tunnel: Option<crate::tunnel::Tunnel>,
+}
+
+impl Scrubbed {
+    fn scrub<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| self.redactor.error(e))
+    }
 }
 
 #[async_trait]
-impl DatabaseDriver for Tunneled {
+impl DatabaseDriver for Scrubbed {
     fn dialect(&self) -> Dialect {
         self.inner.dialect()
     }
     async fn test_connection(&self) -> Result<Ping> {
-        self.inner.test_connection().await
+        self.scrub(self.inner.test_connection().await)
     }
     async fn list_tables(&self, q: &TableQuery) -> Result<TablePage> {
-        self.inner.list_tables(q).await
+        self.scrub(self.inner.list_tables(q).await)
     }
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
-        self.inner.describe_table(t).await
+        self.scrub(self.inner.describe_table(t).await)
     }
     async fn preview(
         &self,
@@ -139,19 +180,8 @@ impl DatabaseDriver for Tunneled {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
-        self.inner.preview(t, columns, row_count, filter).await
+        self.scrub(self.inner.preview(t, columns, row_count, filter).await)
     }
-}
-
-/// Opens a driver that connects directly, ignoring any tunnel in `cfg`.
-pub fn open_direct(cfg: DatabaseConfig) -> Result<Arc<dyn DatabaseDriver>> {
-    crate::tls::install_default_provider();
-    Ok(match cfg.kind {
-        DbKind::Postgres => Arc::new(postgres::Postgres::new(cfg)?),
-        DbKind::MySql => Arc::new(mysql::MySql::new(cfg)?),
-        DbKind::Sqlite => Arc::new(sqlite::Sqlite::new(cfg)?),
-        DbKind::MsSql => Arc::new(mssql::MsSql::new(cfg)?),
-    })
 }
 
 /// Runs `f` under the statement timeout plus a little grace for the round trips around

@@ -3,6 +3,13 @@
 //! client-side deadline (a connection that overruns it is dropped, which cancels the
 //! query); the sanitizer in front and a SELECT-only login behind are the other guards.
 //!
+//! The password travels in LOGIN7, only XOR-obfuscated: unencrypted, that is clear text.
+//! With `tls_mode=disable` we offer no encryption and tiberius still encrypts when the
+//! server supports it (login and all after); when the server answers that it has none, the
+//! login would go out in clear text, so the connection is refused there (a [`Watched`]
+//! stream reads the PRELOGIN answer first) unless it sets `allow_cleartext_password`. The
+//! other modes ask for encryption, and tiberius fails on a server without it.
+//!
 //! No SQL Server runs on the machines this project is built on: the query text and the
 //! value mapping are unit-tested here, and `tests/mssql.rs` runs against a real server
 //! only when `PIPEWRIGHT_MSSQL_URL` is set.
@@ -18,15 +25,18 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 use super::{
     bounded,
     pool::{Lease, Pool},
-    sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
-    TableQuery, TableRef, TlsMode,
+    sql, values,
+    wire::{TdsCleartext, Watched},
+    ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage, TableQuery,
+    TableRef, TlsMode,
 };
 use crate::{
     error::{DriverError, Result},
     sanitize::{Dialect, Predicate},
 };
 
-type Conn = Client<Compat<TcpStream>>;
+/// TCP, watched for an unencrypted login where one must be refused.
+type Conn = Client<Compat<Watched<TcpStream, Option<TdsCleartext>>>>;
 
 pub struct MsSql {
     cfg: DatabaseConfig,
@@ -155,9 +165,19 @@ impl MsSql {
                     detail: e.to_string(),
                 })?;
             let _ = tcp.set_nodelay(true);
-            Client::connect(config, tcp.compat_write())
+            let watch = (self.cfg.tls_mode == TlsMode::Disable
+                && !self.cfg.allow_cleartext_password)
+                .then(TdsCleartext::new);
+            let (stream, refusal) = Watched::new(tcp, watch);
+            Client::connect(config, stream.compat_write())
                 .await
-                .map_err(|e| self.error(e))
+                .map_err(|e| {
+                    if refusal.happened() {
+                        DriverError::CleartextPasswordRefused
+                    } else {
+                        self.error(e)
+                    }
+                })
         })
         .await
         .map_err(|_| DriverError::Timeout(timeout))?

@@ -110,6 +110,16 @@ impl MySql {
                 3024 | 1969 => DriverError::Timeout(self.cfg.statement_timeout),
                 _ => DriverError::Query(s.message),
             },
+            mysql_async::Error::Driver(mysql_async::DriverError::CleartextPluginDisabled) => {
+                DriverError::CleartextPasswordRefused
+            }
+            // Its payload is the server's bytes, printed as numbers no scrubber would know.
+            mysql_async::Error::Driver(mysql_async::DriverError::UnexpectedPacket { .. }) => {
+                DriverError::Unreachable {
+                    target: self.cfg.target(),
+                    detail: "the server answered with a packet the MySQL protocol does not allow there".into(),
+                }
+            }
             mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => DriverError::Tls(
                 "the server does not offer TLS; use tls_mode disable or prefer, or enable TLS on the server".into(),
             ),
@@ -128,7 +138,11 @@ impl MySql {
     }
 }
 
+/// mysql_async refuses the `mysql_clear_password` plugin unless told otherwise; over TLS
+/// it is allowed (the channel is encrypted, as PostgreSQL's driver allows it there), on a
+/// plain connection only when the connection says so.
 fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
+    let cleartext = ssl.is_some() || cfg.allow_cleartext_password;
     let constraints = PoolConstraints::new(0, cfg.max_concurrent.max(1)).expect("0 <= max");
     // Through a tunnel, connect to its local end.
     let (host, port) = match cfg.connect_to {
@@ -143,6 +157,7 @@ fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
         .db_name((!cfg.database.is_empty()).then(|| cfg.database.clone()))
         .prefer_socket(false)
         .ssl_opts(ssl)
+        .enable_cleartext_plugin(cleartext)
         .pool_opts(
             PoolOpts::default()
                 .with_constraints(constraints)

@@ -1,29 +1,38 @@
 //! PostgreSQL through tokio-postgres: a few pooled connections per Pipewright connection,
 //! catalog queries on `pg_class`, previews in a READ ONLY transaction with a local
 //! statement timeout, over the extended protocol only (one statement per query, always).
+//! We open the socket ourselves (directly or to the SSH tunnel's local end) and hand it to
+//! tokio-postgres through a [`Watched`] stream, so a plain-text channel never carries the
+//! password in clear text unless the connection allows it.
 
 use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use tokio::net::TcpStream;
 use tokio_postgres::{
     config::SslMode,
     error::SqlState,
     tls::{MakeTlsConnect, TlsConnect},
     types::Type,
-    Client, NoTls, Row, Socket,
+    Client, NoTls, Row,
 };
 
 use super::{
     bounded,
     pool::{Lease, Pool},
-    sql, values, ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage,
-    TableQuery, TableRef, TlsMode,
+    sql, values,
+    wire::{PgCleartext, Refusal, Watched},
+    ColumnInfo, DatabaseConfig, DatabaseDriver, Ping, Preview, TableInfo, TablePage, TableQuery,
+    TableRef, TlsMode,
 };
 use crate::{
     error::{DriverError, Result},
     sanitize::{Dialect, Predicate},
 };
+
+/// What tokio-postgres talks over: TCP, watched unless clear-text passwords are allowed.
+type Stream = Watched<TcpStream, Option<PgCleartext>>;
 
 pub struct Postgres {
     cfg: DatabaseConfig,
@@ -48,52 +57,80 @@ impl Postgres {
 
     async fn connect(&self) -> Result<Client> {
         let mut pg = tokio_postgres::Config::new();
-        pg.host(&self.cfg.host)
-            .port(self.cfg.connect_to.map_or(self.cfg.port, |a| a.port()))
-            .user(&self.cfg.user)
+        pg.user(&self.cfg.user)
             .dbname(&self.cfg.database)
-            .application_name("pipewright")
-            .connect_timeout(self.cfg.connect_timeout);
+            .application_name("pipewright");
         if let Some(p) = &self.cfg.password {
             pg.password(p.expose());
         }
-        if let Some(addr) = self.cfg.connect_to {
-            // Through a tunnel: connect to its local end, still naming the server for TLS.
-            pg.hostaddr(addr.ip());
-        }
-        match crate::tls::client_config(self.cfg.tls_mode, self.cfg.tls_ca_file.as_deref())? {
-            None => {
-                pg.ssl_mode(SslMode::Disable);
-                self.start(&pg, NoTls).await
+        let timeout = self.cfg.connect_timeout;
+        let tls = crate::tls::client_config(self.cfg.tls_mode, self.cfg.tls_ca_file.as_deref())?;
+        pg.ssl_mode(match &tls {
+            None => SslMode::Disable,
+            Some(_) if self.cfg.tls_mode == TlsMode::Prefer => SslMode::Prefer,
+            Some(_) => SslMode::Require,
+        });
+        tokio::time::timeout(timeout, async {
+            let tcp = self.socket().await?;
+            let watch =
+                (!self.cfg.allow_cleartext_password).then(|| PgCleartext::new(tls.is_some()));
+            let (stream, refusal) = Watched::new(tcp, watch);
+            match tls {
+                None => self.start(&pg, stream, NoTls, &refusal).await,
+                Some(config) => {
+                    // TLS still names the server (`host`), also through a tunnel.
+                    let connect = MakeTlsConnect::<Stream>::make_tls_connect(
+                        &mut crate::tls::postgres::MakeRustls(config),
+                        &self.cfg.host,
+                    )
+                    .map_err(|e| DriverError::Tls(e.to_string()))?;
+                    self.start(&pg, stream, connect, &refusal).await
+                }
             }
-            Some(config) => {
-                pg.ssl_mode(if self.cfg.tls_mode == TlsMode::Prefer {
-                    SslMode::Prefer
-                } else {
-                    SslMode::Require
-                });
-                self.start(&pg, crate::tls::postgres::MakeRustls(config))
-                    .await
-            }
-        }
+        })
+        .await
+        .map_err(|_| DriverError::Timeout(timeout))?
     }
 
-    /// Connects under the connect timeout and drives the connection in its own task.
-    async fn start<T>(&self, pg: &tokio_postgres::Config, tls: T) -> Result<Client>
+    /// A TCP connection to the server, or to the SSH tunnel's local end.
+    async fn socket(&self) -> Result<TcpStream> {
+        let tcp = match self.cfg.connect_to {
+            Some(addr) => TcpStream::connect(addr).await,
+            None => TcpStream::connect((self.cfg.host.as_str(), self.cfg.port)).await,
+        }
+        .map_err(|e| DriverError::Unreachable {
+            target: self.cfg.target(),
+            detail: e.to_string(),
+        })?;
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
+    /// Runs the startup exchange over `stream` and drives the connection in its own task.
+    async fn start<T>(
+        &self,
+        pg: &tokio_postgres::Config,
+        stream: Stream,
+        tls: T,
+        refusal: &Refusal,
+    ) -> Result<Client>
     where
-        T: MakeTlsConnect<Socket> + Send,
+        T: TlsConnect<Stream>,
         T::Stream: Send + 'static,
-        T::TlsConnect: Send,
-        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
-        let timeout = self.cfg.connect_timeout;
-        let (client, conn) = tokio::time::timeout(timeout, pg.connect(tls))
-            .await
-            .map_err(|_| DriverError::Timeout(timeout))?
-            .map_err(|e| self.error(e))?;
+        let (client, conn) = pg.connect_raw(stream, tls).await.map_err(|e| {
+            if refusal.happened() {
+                DriverError::CleartextPasswordRefused
+            } else {
+                self.error(e)
+            }
+        })?;
+        // Outside the driver's boundary: the log line is scrubbed here.
+        let redactor = self.cfg.redactor();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "postgres connection closed");
+                let error = redactor.text(&e.to_string());
+                tracing::debug!(%error, "postgres connection closed");
             }
         });
         Ok(client)
