@@ -94,12 +94,14 @@ pub fn precheck(body: &[u8]) -> Result<(), Rejection> {
     };
     let id = match obj.get("id") {
         None => Value::Null,
-        Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => id.clone(),
+        // MCP request ids are strings or integers; never null.
+        Some(id @ Value::String(_)) => id.clone(),
+        Some(id @ Value::Number(n)) if n.is_i64() => id.clone(),
         Some(_) => {
             return Err(Rejection::new(
                 Value::Null,
                 INVALID_REQUEST,
-                "invalid request: `id` must be a string or a number",
+                "invalid request: `id` must be a string or an integer (MCP forbids null ids)",
             ))
         }
     };
@@ -663,5 +665,18 @@ mod tests {
             "{}",
             r.message
         );
+    }
+
+    #[test]
+    fn null_fractional_and_oversized_ids_are_invalid_requests() {
+        for body in [
+            r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"tools/list"}"#,
+        ] {
+            let r = super::precheck(body.as_bytes()).unwrap_err();
+            assert_eq!(r.code, super::INVALID_REQUEST, "{body}");
+        }
+        assert!(super::precheck(br#"{"jsonrpc":"2.0","id":-3,"method":"ping"}"#).is_ok());
     }
 }

@@ -55,8 +55,45 @@ impl ToolSpec {
     pub fn read_only(&self) -> bool {
         self.meta.effect.is_read_only()
     }
+    /// Runs the tool on its own task, so a panic anywhere below (a driver, a library
+    /// handed hostile bytes by an upstream server) is an error result, not a lost
+    /// session. The task is aborted if the caller goes away.
     pub async fn call(&self, ctx: ToolContext, args: Value) -> Result<Value, ToolError> {
-        (self.handler)(ctx, args).await
+        isolated(self.meta.name, (self.handler)(ctx, args)).await
+    }
+}
+
+/// Runs `work` on its own task: a panic becomes an error naming the tool.
+async fn isolated(tool: &'static str, work: ToolFuture) -> Result<Value, ToolError> {
+    match AbortOnDrop(tokio::spawn(work)).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(tool, panicked = e.is_panic(), "tool task failed");
+            Err(ToolError::new(
+                crate::error::ErrorCode::UpstreamError,
+                format!("`{tool}` failed unexpectedly; the server logged it. Try again, and report it if it repeats"),
+            ))
+        }
+    }
+}
+
+/// A spawned task that is aborted when whoever awaits it goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
     }
 }
 
@@ -276,5 +313,15 @@ mod tests {
         assert!(e.message.contains("missing field"), "{}", e.message);
         let e = parse_args::<Args>(serde_json::json!({"id": 1, "limt": 3})).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("limt"));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_tool_is_an_error_result_not_a_lost_session() {
+        let e = isolated("boom", Box::pin(async { panic!("hostile bytes") }))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("`boom` failed unexpectedly"), "{}", e.message);
+        let ok = isolated("fine", Box::pin(async { Ok(serde_json::json!(1)) })).await;
+        assert_eq!(ok.unwrap(), serde_json::json!(1));
     }
 }

@@ -177,11 +177,12 @@ fn router(
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(MAX_BODY);
     config.cancellation_token = shutdown.child_token();
-    // Sessions expire through our registry, which also removes them from rmcp's map
-    // (rmcp's own idle timer stops a worker but keeps its handle, and would end a session
-    // whose client merely holds its GET stream open).
+    // Sessions expire through our registry, which counts an open GET stream as use.
+    // rmcp's own idle timer counts only messages, so it would end a session whose client
+    // merely holds its stream open: it stays, long, as a backstop.
     let mut manager = LocalSessionManager::default();
-    manager.session_config.keep_alive = None;
+    manager.session_config.keep_alive =
+        Some(Duration::from_secs(cfg.session_idle_secs.max(3600)));
     let manager = Arc::new(manager);
     let sessions = Sessions::new(
         manager.clone(),

@@ -1,9 +1,10 @@
 //! MCP sessions as the HTTP edge sees them: each bound to the token and account that
 //! opened it, capped per token and per server, and closed after an idle spell.
 //!
-//! rmcp's session manager keeps a session's handle until someone closes it (its own idle
-//! timer stops the worker but leaves the handle in its map), so this registry is the
-//! source of truth: it closes what it expires or evicts, and nothing else is trusted.
+//! This registry is the source of truth for which sessions live: it closes, in rmcp's
+//! session manager, what it expires or evicts, and also any session rmcp holds that the
+//! registry never learned about (a client that hung up between rmcp creating the session
+//! and the edge recording it) once it has been orphaned for a while.
 
 use std::{
     collections::HashMap,
@@ -41,9 +42,18 @@ struct Entry {
     busy: usize,
 }
 
+/// How long one close may take before the sweeper moves on.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long a session rmcp holds may go unrecorded here before it is closed as orphaned
+/// (at least: the idle limit is used when longer).
+const ORPHAN_GRACE: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct State {
     open: HashMap<Arc<str>, Entry>,
+    /// Sessions rmcp holds that are not in `open`, and since when.
+    orphans: HashMap<Arc<str>, Instant>,
     /// Sessions being created (an `initialize` in flight), per token and in all.
     pending: HashMap<i64, usize>,
     pending_total: usize,
@@ -105,32 +115,38 @@ impl Sessions {
     pub async fn admit(self: &Arc<Self>, token_id: i64) -> Result<Reservation, Refused> {
         let evicted = {
             let mut st = self.lock();
-            if st.open.len() + st.pending_total >= self.limits.max_sessions {
-                return Err(Refused::ServerAtCap);
-            }
-            let mut evicted = None;
-            if st.count_for(token_id) >= self.limits.max_per_token {
-                let victim = st
+            let victim = if st.count_for(token_id) >= self.limits.max_per_token {
+                let idle = st
                     .open
                     .iter()
                     .filter(|(_, e)| e.owner.token_id == token_id && e.busy == 0)
                     .min_by_key(|(_, e)| e.last_seen)
                     .map(|(id, _)| id.clone());
-                match victim {
-                    Some(id) => {
-                        st.open.remove(&id);
-                        evicted = Some(id);
-                    }
+                match idle {
+                    Some(id) => Some(id),
                     None => return Err(Refused::TokenAtCap),
                 }
+            } else {
+                None
+            };
+            // The token's own idle session, once closed, is a place on the server too.
+            let held = st.open.len() + st.pending_total - usize::from(victim.is_some());
+            if held >= self.limits.max_sessions {
+                return Err(Refused::ServerAtCap);
+            }
+            if let Some(id) = &victim {
+                st.open.remove(id);
             }
             *st.pending.entry(token_id).or_default() += 1;
             st.pending_total += 1;
-            evicted
+            victim
         };
         if let Some(id) = evicted {
             metrics::counter!("pipewright_mcp_sessions_evicted_total").increment(1);
-            self.close(&id).await;
+            // Closed on its own task: a client hanging up must not cancel the close
+            // half-way and leave the session in rmcp's map.
+            let manager = self.manager.clone();
+            tokio::spawn(async move { close(&manager, &id).await });
         }
         Ok(Reservation {
             sessions: self.clone(),
@@ -165,28 +181,57 @@ impl Sessions {
         self.lock().open.len()
     }
 
-    /// Closes every session idle for longer than the limit.
+    /// Closes every session idle for longer than the limit, and every session rmcp holds
+    /// that has been unrecorded here for longer than the orphan grace.
     pub async fn sweep(&self) {
         let now = Instant::now();
-        let expired: Vec<Arc<str>> = {
+        let held: Vec<Arc<str>> = self
+            .manager
+            .sessions
+            .read()
+            .await
+            .keys()
+            .cloned()
+            .collect();
+        let grace = ORPHAN_GRACE.max(self.limits.idle);
+        let (expired, orphaned) = {
             let mut st = self.lock();
-            let ids: Vec<Arc<str>> = st
+            let expired: Vec<Arc<str>> = st
                 .open
                 .iter()
                 .filter(|(_, e)| e.busy == 0 && now.duration_since(e.last_seen) >= self.limits.idle)
                 .map(|(id, _)| id.clone())
                 .collect();
-            for id in &ids {
+            for id in &expired {
                 st.open.remove(id);
             }
-            ids
+            let unrecorded: Vec<Arc<str>> = held
+                .into_iter()
+                .filter(|id| !st.open.contains_key(id) && !expired.contains(id))
+                .collect();
+            let mut orphans = HashMap::with_capacity(unrecorded.len());
+            let mut orphaned = Vec::new();
+            for id in unrecorded {
+                let since = st.orphans.get(&id).copied().unwrap_or(now);
+                if now.duration_since(since) >= grace {
+                    orphaned.push(id);
+                } else {
+                    orphans.insert(id, since);
+                }
+            }
+            st.orphans = orphans;
+            (expired, orphaned)
         };
-        if expired.is_empty() {
-            return;
+        if !expired.is_empty() {
+            metrics::counter!("pipewright_mcp_sessions_expired_total")
+                .increment(expired.len() as u64);
         }
-        metrics::counter!("pipewright_mcp_sessions_expired_total").increment(expired.len() as u64);
-        for id in &expired {
-            self.close(id).await;
+        if !orphaned.is_empty() {
+            metrics::counter!("pipewright_mcp_sessions_orphaned_total")
+                .increment(orphaned.len() as u64);
+        }
+        for id in expired.iter().chain(&orphaned) {
+            close(&self.manager, id).await;
         }
         self.publish_gauge();
     }
@@ -203,15 +248,19 @@ impl Sessions {
         }
     }
 
-    async fn close(&self, id: &str) {
-        let sid: SessionId = id.into();
-        if let Err(e) = self.manager.close_session(&sid).await {
-            tracing::debug!(error = %e, "closing an expired session");
-        }
-    }
-
     fn publish_gauge(&self) {
         metrics::gauge!("pipewright_mcp_sessions").set(self.len() as f64);
+    }
+}
+
+/// Closes session `id` in rmcp, within [`CLOSE_DEADLINE`] (a wedged worker must not stop
+/// the sweeper).
+async fn close(manager: &LocalSessionManager, id: &str) {
+    let sid: SessionId = id.into();
+    match tokio::time::timeout(CLOSE_DEADLINE, manager.close_session(&sid)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "closing a session"),
+        Err(_) => tracing::warn!("closing a session took longer than 5 s; moving on"),
     }
 }
 
@@ -333,6 +382,56 @@ mod tests {
         assert_eq!(s.admit(3).await.err(), Some(Refused::ServerAtCap));
         drop(r);
         assert!(s.admit(3).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn expiry_removes_the_session_from_rmcps_map_too() {
+        let manager = Arc::new(LocalSessionManager::default());
+        let s = Sessions::new(
+            manager.clone(),
+            SessionLimits {
+                max_sessions: 10,
+                max_per_token: 10,
+                idle: Duration::from_millis(0),
+            },
+        );
+        let (id, _transport) = manager.create_session().await.unwrap();
+        s.admit(1).await.unwrap().commit(id.as_ref(), A);
+        assert!(manager.has_session(&id).await.unwrap());
+        s.sweep().await;
+        assert!(!manager.has_session(&id).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_session_rmcp_holds_but_nobody_recorded_is_closed_after_the_grace() {
+        let manager = Arc::new(LocalSessionManager::default());
+        let s = Sessions::new(
+            manager.clone(),
+            SessionLimits {
+                max_sessions: 10,
+                max_per_token: 10,
+                idle: Duration::from_millis(0),
+            },
+        );
+        let (id, _transport) = manager.create_session().await.unwrap();
+        s.sweep().await;
+        // Within the grace: an initialize may still be on its way to being recorded.
+        assert!(manager.has_session(&id).await.unwrap());
+        s.lock()
+            .orphans
+            .values_mut()
+            .for_each(|since| *since -= ORPHAN_GRACE);
+        s.sweep().await;
+        assert!(!manager.has_session(&id).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_token_at_its_cap_on_a_full_server_makes_room_with_its_idle_session() {
+        let s = sessions(2, 2);
+        s.admit(1).await.unwrap().commit("a", A);
+        s.admit(1).await.unwrap().commit("b", A);
+        assert!(s.admit(1).await.is_ok());
+        assert_eq!(s.admit(2).await.err(), Some(Refused::ServerAtCap));
     }
 
     #[tokio::test]

@@ -46,6 +46,35 @@ pub enum FileConfig {
     },
 }
 
+impl FileConfig {
+    /// Scrubs this connection's secrets (keys, SSH password, private key, passphrase)
+    /// from upstream text (see `crate::redact`).
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        let secrets: Vec<&Secret> = match self {
+            FileConfig::S3 {
+                access_key_id,
+                secret_access_key,
+                session_token,
+                ..
+            } => [access_key_id, secret_access_key, session_token]
+                .into_iter()
+                .flatten()
+                .collect(),
+            FileConfig::Gcs {
+                service_account_key,
+                ..
+            } => service_account_key.iter().collect(),
+            FileConfig::Azure { access_key, .. } => access_key.iter().collect(),
+            FileConfig::Sftp { ssh, .. } => [&ssh.password, &ssh.private_key, &ssh.passphrase]
+                .into_iter()
+                .flatten()
+                .collect(),
+            FileConfig::Local { .. } | FileConfig::Http { .. } => Vec::new(),
+        };
+        crate::redact::Redactor::new(secrets.into_iter().map(Secret::expose))
+    }
+}
+
 /// Bucket and container names as the clouds allow them. Checked before any request: the
 /// name goes into a host name with virtual-hosted S3, so `evil.example#` must not pass.
 fn valid_bucket(kind: &str, b: &str) -> Result<(), String> {

@@ -73,14 +73,72 @@ pub trait FileStore: Send + Sync {
 /// Opens the store a connection describes. Nothing is contacted yet.
 pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {
     crate::tls::install_default_provider();
-    Ok(match cfg {
+    let redactor = cfg.redactor();
+    let store: Arc<dyn FileStore> = match cfg {
         FileConfig::Sftp { ssh, root } => Arc::new(sftp::Sftp::new(ssh, root)),
         FileConfig::Local {
             root,
             follow_symlinks,
         } => Arc::new(local::LocalFolder::new(root, follow_symlinks)),
-        other => Arc::new(object::ObjectBackend::new(&other)?),
+        other => Arc::new(object::ObjectBackend::new(&other).map_err(|e| redactor.error(e))?),
+    };
+    Ok(if redactor.is_empty() {
+        store
+    } else {
+        Arc::new(Scrubbed {
+            inner: store,
+            redactor,
+        })
     })
+}
+
+/// A store whose every error has the connection's secrets scrubbed out: an SFTP server
+/// can quote back the password it was sent, a cloud can echo a key in a response body.
+struct Scrubbed {
+    inner: Arc<dyn FileStore>,
+    redactor: crate::redact::Redactor,
+}
+
+#[async_trait]
+impl FileStore for Scrubbed {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn test_connection(&self) -> Result<Ping, DriverError> {
+        self.inner
+            .test_connection()
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+    async fn list(
+        &self,
+        folder: &str,
+        recursive: bool,
+        max: usize,
+    ) -> Result<Vec<FileMeta>, DriverError> {
+        self.inner
+            .list(folder, recursive, max)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+    async fn head(&self, path: &str) -> Result<FileMeta, DriverError> {
+        self.inner
+            .head(path)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+    async fn read_range(&self, path: &str, range: Range<u64>) -> Result<Vec<u8>, DriverError> {
+        self.inner
+            .read_range(path, range)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+    async fn put(&self, path: &str, data: Vec<u8>) -> Result<(), DriverError> {
+        self.inner
+            .put(path, data)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
 }
 
 /// Entries `test_connection` lists at most.
@@ -196,6 +254,52 @@ pub fn redact(message: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod scrubbed_tests {
+    use super::*;
+
+    /// A store whose server quotes back what it was sent.
+    struct Echoing;
+
+    #[async_trait]
+    impl FileStore for Echoing {
+        fn location(&self) -> String {
+            "sftp://echo".into()
+        }
+        async fn list(&self, _: &str, _: bool, _: usize) -> Result<Vec<FileMeta>, DriverError> {
+            Err(DriverError::Sftp("bad password hunter2-SECRET".into()))
+        }
+        async fn head(&self, _: &str) -> Result<FileMeta, DriverError> {
+            Err(DriverError::Store("key=hunter2%2DSECRET rejected".into()))
+        }
+        async fn read_range(&self, _: &str, _: Range<u64>) -> Result<Vec<u8>, DriverError> {
+            Err(DriverError::CredentialsRejected("hunter2-SECRET".into()))
+        }
+        async fn put(&self, _: &str, _: Vec<u8>) -> Result<(), DriverError> {
+            Err(DriverError::Store("hunter2-SECRET".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_store_that_echoes_a_secret_has_it_scrubbed() {
+        let store = Scrubbed {
+            inner: Arc::new(Echoing),
+            redactor: crate::redact::Redactor::new(["hunter2-SECRET"]),
+        };
+        let errors = [
+            store.test_connection().await.unwrap_err().to_string(),
+            store.list("", false, 1).await.unwrap_err().to_string(),
+            store.head("x").await.unwrap_err().to_string(),
+            store.read_range("x", 0..1).await.unwrap_err().to_string(),
+            store.put("x", vec![]).await.unwrap_err().to_string(),
+        ];
+        for e in errors {
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(e.contains(crate::redact::REDACTED), "{e}");
+        }
+    }
 }
 
 #[cfg(test)]
