@@ -430,7 +430,8 @@ mod tests {
         let s = sessions(2, 2);
         s.admit(1).await.unwrap().commit("a", A);
         s.admit(1).await.unwrap().commit("b", A);
-        assert!(s.admit(1).await.is_ok());
+        s.admit(1).await.unwrap().commit("c", A);
+        assert!(s.enter("a", A).is_none(), "the idle session made room");
         assert_eq!(s.admit(2).await.err(), Some(Refused::ServerAtCap));
     }
 

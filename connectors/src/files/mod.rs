@@ -269,16 +269,16 @@ mod scrubbed_tests {
             "sftp://echo".into()
         }
         async fn list(&self, _: &str, _: bool, _: usize) -> Result<Vec<FileMeta>, DriverError> {
-            Err(DriverError::Sftp("bad password hunter2-SECRET".into()))
+            Err(DriverError::Sftp("bad password hunter2/SECRET".into()))
         }
         async fn head(&self, _: &str) -> Result<FileMeta, DriverError> {
-            Err(DriverError::Store("key=hunter2%2DSECRET rejected".into()))
+            Err(DriverError::Store("key=hunter2%2FSECRET rejected".into()))
         }
         async fn read_range(&self, _: &str, _: Range<u64>) -> Result<Vec<u8>, DriverError> {
-            Err(DriverError::CredentialsRejected("hunter2-SECRET".into()))
+            Err(DriverError::CredentialsRejected("hunter2/SECRET".into()))
         }
         async fn put(&self, _: &str, _: Vec<u8>) -> Result<(), DriverError> {
-            Err(DriverError::Store("hunter2-SECRET".into()))
+            Err(DriverError::Store("hunter2/SECRET".into()))
         }
     }
 
@@ -286,7 +286,7 @@ mod scrubbed_tests {
     async fn a_file_store_that_echoes_a_secret_has_it_scrubbed() {
         let store = Scrubbed {
             inner: Arc::new(Echoing),
-            redactor: crate::redact::Redactor::new(["hunter2-SECRET"]),
+            redactor: crate::redact::Redactor::new(["hunter2/SECRET"]),
         };
         let errors = [
             store.test_connection().await.unwrap_err().to_string(),
