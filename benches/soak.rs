@@ -140,6 +140,27 @@ async fn main() {
     let data = tempfile::tempdir().unwrap();
     let token = bench_account(data.path());
 
+    // ---- 0. the same flood against the default caps: what an attacker really gets ---
+    {
+        let s = Server::start(data.path(), &[("PIPEWRIGHT_SESSION_IDLE_SECS", "2")]);
+        let url = format!("{}/bench/api/mcp", s.base);
+        honest_client(&url, &token).await;
+        let idle = s.rss_mib();
+        let http = reqwest::Client::new();
+        let opened = stream::iter(0..SESSIONS)
+            .map(|_| open_session(&http, &url, &token))
+            .buffer_unordered(32)
+            .filter(|id| futures_util::future::ready(id.is_some()))
+            .count()
+            .await;
+        let held = s.gauge("pipewright_mcp_sessions").await;
+        let during = s.rss_mib();
+        println!(
+            "soak (default caps): {opened} of {SESSIONS} sessions opened through one token, {held} held; RSS idle {idle:.1} MiB, after the flood {during:.1} MiB ({:.2}× idle)",
+            during / idle
+        );
+    }
+
     // ---- 1. sessions opened, abandoned, expired -----------------------------------
     let s = Server::start(
         data.path(),

@@ -90,6 +90,8 @@ pub struct Sessions {
     manager: Arc<LocalSessionManager>,
     limits: SessionLimits,
     state: Mutex<State>,
+    /// The last sweep closed sessions: hand their memory back on this one too.
+    trim_again: std::sync::atomic::AtomicBool,
 }
 
 impl Sessions {
@@ -98,6 +100,7 @@ impl Sessions {
             manager,
             limits,
             state: Mutex::default(),
+            trim_again: Default::default(),
         })
     }
 
@@ -233,6 +236,19 @@ impl Sessions {
         for id in expired.iter().chain(&orphaned) {
             close(&self.manager, id).await;
         }
+        // Closed sessions' workers finish on their own tasks a moment later: trim now and
+        // once more on the next sweep, when their memory has been freed too.
+        let closed = expired.len() + orphaned.len() > 0;
+        if closed || self.trim_again.swap(closed, std::sync::atomic::Ordering::Relaxed) {
+            // Maps keep the capacity of their busiest moment; give it back with the rest.
+            self.manager.sessions.write().await.shrink_to_fit();
+            {
+                let mut st = self.lock();
+                st.open.shrink_to_fit();
+                st.orphans.shrink_to_fit();
+            }
+            release_freed_memory();
+        }
         self.publish_gauge();
     }
 
@@ -261,6 +277,17 @@ async fn close(manager: &LocalSessionManager, id: &str) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::debug!(error = %e, "closing a session"),
         Err(_) => tracing::warn!("closing a session took longer than 5 s; moving on"),
+    }
+}
+
+/// Hands memory freed by closed sessions back to the system. glibc's allocator keeps
+/// freed pages in its per-thread arenas, so after a flood of sessions has expired the
+/// process would stay at its peak size.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
