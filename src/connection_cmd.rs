@@ -209,11 +209,9 @@ pub async fn run(cmd: ConnectionCommand) -> anyhow::Result<()> {
             let cfg = load_config(&store, Overrides::default())?;
             let (store, sealer) = open_store(&cfg).await?;
             let acct = store.require_account(&account).await?;
-            let conn = store.connection(acct.id, id).await?;
-            let ping = mcp::drivers::DriverCache::default()
-                .ping(&store, &sealer, acct.id, &conn)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let ping = crate::app::connections(&store, &sealer)
+                .ping(acct.id, id)
+                .await;
             match ping {
                 Ok(p) => println!(
                     "ok: {} ({:.1} ms){}",
@@ -225,6 +223,8 @@ pub async fn run(cmd: ConnectionCommand) -> anyhow::Result<()> {
                         None => "",
                     }
                 ),
+                // The test could not be made (no such connection, the store is down).
+                Err(e) if e.is_ours() => bail!("{e}"),
                 Err(e) => bail!("connection {id} failed: {e}"),
             }
         }

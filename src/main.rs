@@ -2,6 +2,7 @@
 //! edge, the stdio server, and the demo. Everything it serves comes from `mcp`, which
 //! sits on `catalog`, `engine` and `connectors`.
 
+mod app;
 mod cli;
 mod config;
 mod connection_cmd;

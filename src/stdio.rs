@@ -3,10 +3,8 @@
 //! re-checked on every request. A guard ([`mcp::stdio_guard`]) stands between the real
 //! stdin/stdout and rmcp, so a malformed or over-long line gets a JSON-RPC error, not silence.
 
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
-use mcp::{stdio_guard::StdioGuard, CallerSource, PipewrightServer, Shared};
+use mcp::{stdio_guard::StdioGuard, CallerSource, PipewrightServer};
 use rmcp::ServiceExt;
 
 use crate::config::Config;
@@ -16,20 +14,14 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
     if token.trim().is_empty() {
         bail!("set PIPEWRIGHT_TOKEN to a token from `pipewright token create --account {account} --name …`");
     }
-    let (store, sealer) = crate::cli::open_store(&cfg).await?;
+    let shared = crate::app::open(&cfg, false).await?;
+    let store = shared.store.clone();
     let acct = store.find_account(&account).await?.with_context(|| {
         format!("account `{account}` not found; `pipewright account list` shows them")
     })?;
     if let Err(r) = store.authenticate(token.trim(), &acct).await? {
         bail!("{}", mcp::server::refusal_message(&r));
     }
-    let shared = Arc::new(Shared {
-        store: store.clone(),
-        sealer,
-        registry: mcp::tools::registry(false),
-        read_only: cfg.read_only,
-        drivers: Default::default(),
-    });
     let server = PipewrightServer::new(
         shared,
         CallerSource::Fixed {

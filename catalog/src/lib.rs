@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clusters;
+pub mod connection_source;
 pub mod connections;
 pub mod error;
 pub mod packages;

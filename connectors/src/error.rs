@@ -55,6 +55,22 @@ pub enum DriverError {
     Store(String),
     #[error("the connection is misconfigured: {field}: {message}")]
     Config { field: String, message: String },
+    // What the connection cache and the file gate report: the control plane's answer about
+    // a connection, and Pipewright's own limits, rather than anything upstream said.
+    #[error("connection {id} not found")]
+    ConnectionNotFound { id: i64 },
+    #[error("a {kind} connection is not a database connection")]
+    NotADatabaseConnection { kind: String },
+    #[error("a {kind} connection is not a file connection")]
+    NotAFileConnection { kind: String },
+    /// The control plane could not say what the connection is (its store is down, its
+    /// secrets cannot be opened); the message is the control plane's own, secret-free.
+    #[error("{0}")]
+    ControlPlane(String),
+    #[error("too many file operations in flight for this account; retry shortly")]
+    Busy,
+    #[error("the file operation stopped unexpectedly; try again")]
+    Interrupted,
 }
 
 impl DriverError {
@@ -89,7 +105,28 @@ impl DriverError {
             DriverError::CredentialsRejected(_) => "auth_failed",
             DriverError::Store(_) => "store_failed",
             DriverError::Config { .. } => "misconfigured",
+            DriverError::ConnectionNotFound { .. } => "connection_not_found",
+            DriverError::NotADatabaseConnection { .. } => "not_a_database",
+            DriverError::NotAFileConnection { .. } => "not_a_file_connection",
+            DriverError::ControlPlane(_) => "unavailable",
+            DriverError::Busy => "busy",
+            DriverError::Interrupted => "interrupted",
         }
+    }
+
+    /// Whether Pipewright itself failed (the control plane, the file gate) rather than
+    /// the connection: a connection test reports the connection's failures as its
+    /// outcome, and these as an error of its own.
+    pub fn is_ours(&self) -> bool {
+        matches!(
+            self,
+            DriverError::ConnectionNotFound { .. }
+                | DriverError::NotADatabaseConnection { .. }
+                | DriverError::NotAFileConnection { .. }
+                | DriverError::ControlPlane(_)
+                | DriverError::Busy
+                | DriverError::Interrupted
+        )
     }
 
     /// The same error with `f` applied to every text it carries (see `crate::redact`).
@@ -123,7 +160,13 @@ impl DriverError {
                 field: f(field),
                 message: f(message),
             },
+            E::NotADatabaseConnection { kind } => E::NotADatabaseConnection { kind: f(kind) },
+            E::NotAFileConnection { kind } => E::NotAFileConnection { kind: f(kind) },
+            E::ControlPlane(s) => E::ControlPlane(f(s)),
             e @ (E::Timeout(_)
+            | E::ConnectionNotFound { .. }
+            | E::Busy
+            | E::Interrupted
             | E::StoreTimeout(_)
             | E::CleartextPasswordRefused
             | E::NotARegularFile { .. }

@@ -1,13 +1,18 @@
 //! Drivers: databases ([`database::DatabaseDriver`]), file stores ([`files::FileStore`]),
-//! SSH tunnels and the
-//! WHERE sanitizer ([`sanitize`]).
+//! SSH tunnels and the WHERE sanitizer ([`sanitize`]), and the one cache of open drivers
+//! everything above shares ([`Connections`]).
 //!
-//! What this layer must never do: touch the control-plane store, speak MCP, or put a
+//! What this layer must never do: touch the control-plane store (connections come
+//! through a [`ConnectionSource`] the control plane implements), speak MCP, or put a
 //! credential in an error or a log line.
+//!
+//! Read first: [`Connections`], [`database::DatabaseDriver`], [`DriverError`].
 
+pub mod connections;
 pub mod database;
 pub mod error;
 mod fields;
+pub mod file_gate;
 pub mod files;
 pub mod redact;
 pub mod sanitize;
@@ -23,4 +28,7 @@ pub struct Ping {
     pub latency_ms: f64,
 }
 
+/// For implementors of [`ConnectionSource`], so they need no `async-trait` of their own.
+pub use async_trait::async_trait;
+pub use connections::{ConnectionSettings, ConnectionSource, Connections};
 pub use error::DriverError;

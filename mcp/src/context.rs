@@ -1,17 +1,19 @@
-//! What a tool handler gets: the store and the caller.
+//! What a tool handler gets: the store, the open drivers and the caller.
 
 use std::sync::Arc;
 
 use catalog::{connections::Connection, seal::Sealer, Principal, Store};
+use connectors::Connections;
 
-use crate::{drivers::DriverCache, error::ToolError};
+use crate::error::ToolError;
 
 #[derive(Clone)]
 pub struct ToolContext {
     pub store: Store,
     pub sealer: Arc<Sealer>,
     pub principal: Principal,
-    pub drivers: Arc<DriverCache>,
+    /// Open drivers, shared by every session (and by the CLI and the engine).
+    pub connections: Arc<Connections>,
 }
 
 impl ToolContext {

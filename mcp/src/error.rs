@@ -90,6 +90,12 @@ impl From<DriverError> for ToolError {
             | DriverError::NotAFile { .. }
             | DriverError::NotARegularFile { .. } => ErrorCode::InvalidArgument,
             DriverError::OutsideFolder => ErrorCode::Forbidden,
+            DriverError::ConnectionNotFound { .. }
+            | DriverError::NotADatabaseConnection { .. }
+            | DriverError::NotAFileConnection { .. } => ErrorCode::NotFound,
+            DriverError::ControlPlane(_) | DriverError::Busy | DriverError::Interrupted => {
+                ErrorCode::Unavailable
+            }
             _ => ErrorCode::UpstreamError,
         };
         let err = ToolError::new(code, e.to_string());
@@ -104,6 +110,20 @@ impl From<DriverError> for ToolError {
             DriverError::Config { ref field, .. } if field == "bucket" => err.with_field("bucket"),
             DriverError::Config { .. } => err.with_field("connection_id").with_hint(
                 "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
+            ),
+            DriverError::ConnectionNotFound { id } => ToolError::not_found(
+                "connection_id",
+                "connection",
+                id,
+                "list_connections shows this account's connections",
+            ),
+            DriverError::NotADatabaseConnection { .. } | DriverError::NotAFileConnection { .. } => {
+                err.with_field("connection_id").with_hint(
+                    "list_connections with connection_type_filter=database or file shows each family",
+                )
+            }
+            DriverError::Busy => err.with_hint(
+                "wait for this account's other discover_file_schema or test_connection calls to finish",
             ),
             _ => err,
         }

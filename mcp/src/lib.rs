@@ -13,9 +13,7 @@
 //! Read first: [`registry::Registry`], [`server::PipewrightServer`], [`error::ToolError`].
 
 pub mod context;
-pub mod drivers;
 pub mod error;
-pub mod file_gate;
 pub mod jsonrpc;
 pub mod registry;
 pub mod server;

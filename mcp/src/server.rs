@@ -42,8 +42,8 @@ pub struct Shared {
     pub store: Store,
     pub sealer: Arc<Sealer>,
     pub registry: Registry,
-    /// Open database drivers, one per connection.
-    pub drivers: Arc<crate::drivers::DriverCache>,
+    /// Open drivers, one per connection (and bucket).
+    pub connections: Arc<connectors::Connections>,
     /// The whole server is read-only: mutating tools are neither listed nor callable.
     pub read_only: bool,
 }
@@ -178,7 +178,7 @@ impl ServerHandler for PipewrightServer {
                 store: self.shared.store.clone(),
                 sealer: self.shared.sealer.clone(),
                 principal: principal.clone(),
-                drivers: self.shared.drivers.clone(),
+                connections: self.shared.connections.clone(),
             };
             spec.call(ctx, args).await
         };

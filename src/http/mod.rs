@@ -42,17 +42,11 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;
-    let (store, sealer) = crate::cli::open_store(&cfg).await?;
+    let shared = crate::app::open(&cfg, conformance_fixtures).await?;
+    let store = shared.store.clone();
     if demo {
-        crate::demo::ensure(&store, &sealer, &cfg).await?;
+        crate::demo::ensure(&store, &shared.sealer, &cfg).await?;
     }
-    let shared = Arc::new(Shared {
-        store: store.clone(),
-        sealer,
-        registry: mcp::tools::registry(conformance_fixtures),
-        read_only: cfg.read_only,
-        drivers: Default::default(),
-    });
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
         .with_context(|| {

@@ -11,9 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use connectors::DriverError;
+
 use crate::{
     context::ToolContext,
-    drivers::not_a_database,
     error::{ErrorCode, ToolError},
     registry::{tool, Effect, ToolMeta, ToolSpec},
 };
@@ -50,21 +51,29 @@ pub fn tools() -> Vec<ToolSpec> {
     ]
 }
 
+/// The seed's words for a connection that is not a database.
+pub fn not_a_database() -> ToolError {
+    ToolError::new(
+        ErrorCode::NotFound,
+        "connection not found, or not a database connection",
+    )
+    .with_field("connection_id")
+    .with_hint("these tools work on database connections only; list_connections with connection_type_filter=database shows them")
+}
+
 async fn database(
     ctx: &ToolContext,
     id: i64,
 ) -> Result<std::sync::Arc<dyn DatabaseDriver>, ToolError> {
-    let conn = ctx.connection(id).await.map_err(|e| match e.code {
-        ErrorCode::NotFound => not_a_database(),
-        _ => e,
-    })?;
-    if conn.family != Family::Database {
-        return Err(not_a_database());
-    }
-    Ok(ctx
-        .drivers
-        .database(&ctx.store, &ctx.sealer, ctx.account_id(), &conn)
-        .await?)
+    ctx.connections
+        .database(ctx.account_id(), id)
+        .await
+        .map_err(|e| match e {
+            DriverError::ConnectionNotFound { .. } | DriverError::NotADatabaseConnection { .. } => {
+                not_a_database()
+            }
+            other => other.into(),
+        })
 }
 
 // ---- test_connection ----
@@ -142,10 +151,7 @@ async fn test_connection(
         can_write: None,
         warning: None,
     };
-    let outcome = ctx
-        .drivers
-        .ping(&ctx.store, &ctx.sealer, ctx.account_id(), &conn)
-        .await?;
+    let outcome = ctx.connections.ping(ctx.account_id(), conn.id).await;
     match outcome {
         Ok(p) => {
             out.success = true;
@@ -158,6 +164,8 @@ async fn test_connection(
                 );
             }
         }
+        // Not the connection failing, but the test not being made.
+        Err(e) if e.is_ours() => return Err(e.into()),
         Err(e) => {
             out.error_kind = Some(e.kind().to_string());
             out.error_message = Some(e.to_string());

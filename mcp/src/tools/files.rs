@@ -2,8 +2,7 @@
 //! connection, read a bounded prefix with one range request, and sniff its dialect,
 //! encoding, header and column types. Every argument the user gives overrides a guess.
 
-use catalog::connections::Family;
-use connectors::files;
+use connectors::{files, DriverError};
 use discovery::{Hints, RecordType, SniffError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -310,28 +309,25 @@ async fn discover_file_schema(
         .with_field("connection_id")
         .with_hint("list_connections with connection_type_filter=file shows file connections")
     };
-    let conn = ctx
-        .connection(a.connection_id)
-        .await
-        .map_err(|e| match e.code {
-            ErrorCode::NotFound => not_a_file(),
-            _ => e,
-        })?;
-    if conn.family != Family::File {
-        return Err(not_a_file());
-    }
+    let account = ctx.account_id();
     let store = ctx
-        .drivers
-        .file_store(&ctx.store, &ctx.sealer, ctx.account_id(), &conn, bucket)
-        .await?;
+        .connections
+        .file_store(account, a.connection_id, bucket)
+        .await
+        .map_err(|e| match e {
+            DriverError::ConnectionNotFound { .. } | DriverError::NotAFileConnection { .. } => {
+                not_a_file()
+            }
+            other => other.into(),
+        })?;
     // Each step passes the gate: a permit of this account, and a deadline.
-    let (gate, account) = (&ctx.drivers.file_gate, ctx.account_id());
+    let gate = ctx.connections.files();
     let resolved = {
         let (store, path) = (store.clone(), a.path.clone());
         gate.run(account, async move {
             files::resolve(store.as_ref(), &path).await
         })
-        .await??
+        .await?
     };
     let (file, matched) = (resolved.file, resolved.matched);
     if file.size == 0 {
@@ -345,13 +341,13 @@ async fn discover_file_schema(
         gate.run(account, async move {
             files::read_prefix(store.as_ref(), &file, sample_bytes).await
         })
-        .await??
+        .await?
     };
     // Sniffing a 16 MiB sample is CPU work: keep it off the async workers.
     let sample_len = bytes.len();
     let d = gate
         .run_blocking(account, move || discovery::sniff(&bytes, truncated, &hints))
-        .await??
+        .await?
         .map_err(sniff_error)?;
     let mut notes = Vec::new();
     if let Some(n) = matched {
@@ -381,7 +377,7 @@ async fn discover_file_schema(
         ));
     }
     Ok(FileSchema {
-        connection_id: conn.id,
+        connection_id: a.connection_id,
         path: file.path.clone(),
         matched_files: matched,
         size_bytes: file.size,

@@ -1,5 +1,5 @@
-//! The gate every file operation of a tool passes: it takes one of its account's few
-//! permits, then runs under a deadline.
+//! The gate every file-store operation passes: it takes one of its account's few permits,
+//! then runs under a deadline.
 //!
 //! Why: a file store can stall (a hung mount, an endpoint that never answers), and each
 //! stalled call holds a thread or a connection. Permits are per account, so one client
@@ -15,10 +15,9 @@ use std::{
     time::Duration,
 };
 
-use connectors::DriverError;
 use tokio::sync::Semaphore;
 
-use crate::error::{ErrorCode, ToolError};
+use crate::DriverError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct FileLimits {
@@ -79,14 +78,11 @@ impl FileGate {
             .clone()
     }
 
-    /// Runs `work` (a store operation) for `account`. `Err` is the gate refusing (the
-    /// account has too much in flight) or the work panicking; a deadline passed is
-    /// `Ok(Err(StoreTimeout))`, like any other failure of the store.
-    pub async fn run<T, W>(
-        &self,
-        account: i64,
-        work: W,
-    ) -> Result<Result<T, DriverError>, ToolError>
+    /// Runs `work` (a store operation) for `account`. Besides the work's own errors:
+    /// [`DriverError::Busy`] when the account has too much in flight,
+    /// [`DriverError::StoreTimeout`] past the deadline, [`DriverError::Interrupted`] when
+    /// the work panicked.
+    pub async fn run<T, W>(&self, account: i64, work: W) -> Result<T, DriverError>
     where
         T: Send + 'static,
         W: Future<Output = Result<T, DriverError>> + Send + 'static,
@@ -95,7 +91,7 @@ impl FileGate {
         let permit =
             match tokio::time::timeout(self.limits.queue_wait, semaphore.acquire_owned()).await {
                 Ok(Ok(permit)) => permit,
-                _ => return Err(busy()),
+                _ => return Err(DriverError::Busy),
             };
         let task = tokio::spawn(async move {
             let out = work.await;
@@ -103,24 +99,17 @@ impl FileGate {
             out
         });
         match tokio::time::timeout(self.limits.deadline, task).await {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(_)) => Err(ToolError::new(
-                ErrorCode::Unavailable,
-                "the file operation stopped unexpectedly; try again",
-            )),
+            Ok(Ok(out)) => out,
+            Ok(Err(_)) => Err(DriverError::Interrupted),
             // Dropping the handle detaches the task: it ends, and frees its permit, when
             // its work does.
-            Err(_) => Ok(Err(DriverError::StoreTimeout(self.limits.deadline))),
+            Err(_) => Err(DriverError::StoreTimeout(self.limits.deadline)),
         }
     }
 
     /// Runs blocking work `f` (CPU work such as sniffing) on the blocking pool under the
     /// same permit and deadline.
-    pub async fn run_blocking<T, F>(
-        &self,
-        account: i64,
-        f: F,
-    ) -> Result<Result<T, DriverError>, ToolError>
+    pub async fn run_blocking<T, F>(&self, account: i64, f: F) -> Result<T, DriverError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -137,16 +126,6 @@ impl FileGate {
         })
         .await
     }
-}
-
-fn busy() -> ToolError {
-    ToolError::new(
-        ErrorCode::Unavailable,
-        "too many file operations in flight for this account; retry shortly",
-    )
-    .with_hint(
-        "wait for this account's other discover_file_schema or test_connection calls to finish",
-    )
 }
 
 #[cfg(test)]
@@ -178,7 +157,7 @@ mod tests {
                     Ok(())
                 })
                 .await;
-            assert!(matches!(out, Ok(Ok(()))));
+            assert!(matches!(out, Ok(())));
         });
         (release, call)
     }
@@ -194,22 +173,22 @@ mod tests {
 
         // Account 1 has both its permits out: another account proceeds at once …
         let other = gate.run(2, async { Ok(7) }).await;
-        assert!(matches!(other, Ok(Ok(7))));
+        assert!(matches!(other, Ok(7)));
         // … and account 1's next call waits its queue time, then is refused clearly.
         let refused = gate.run(1, async { Ok(()) }).await.unwrap_err();
-        assert_eq!(refused.code, ErrorCode::Unavailable);
+        assert!(matches!(refused, DriverError::Busy), "{refused:?}");
         assert!(
             refused
-                .message
+                .to_string()
                 .contains("too many file operations in flight"),
-            "{refused:?}"
+            "{refused}"
         );
 
         for (release, call) in [a, b] {
             release.send(()).unwrap();
             call.await.unwrap();
         }
-        assert!(matches!(gate.run(1, async { Ok(()) }).await, Ok(Ok(()))));
+        assert!(matches!(gate.run(1, async { Ok(()) }).await, Ok(())));
     }
 
     #[tokio::test]
@@ -223,31 +202,31 @@ mod tests {
             })
             .await;
         assert!(
-            matches!(out, Ok(Err(DriverError::StoreTimeout(d))) if d == Duration::from_millis(50)),
+            matches!(out, Err(DriverError::StoreTimeout(d)) if d == Duration::from_millis(50)),
             "{out:?}"
         );
         // The stalled work still runs and still counts against its account only.
-        assert_eq!(
-            gate.run(1, async { Ok(()) }).await.unwrap_err().code,
-            ErrorCode::Unavailable
-        );
-        assert!(matches!(gate.run(2, async { Ok(()) }).await, Ok(Ok(()))));
+        assert!(matches!(
+            gate.run(1, async { Ok(()) }).await,
+            Err(DriverError::Busy)
+        ));
+        assert!(matches!(gate.run(2, async { Ok(()) }).await, Ok(())));
         // Once it ends, its permit comes back (waited for here without a deadline).
         release.send(()).unwrap();
         drop(gate.semaphore(1).acquire().await.unwrap());
-        assert!(matches!(gate.run(1, async { Ok(()) }).await, Ok(Ok(()))));
+        assert!(matches!(gate.run(1, async { Ok(()) }).await, Ok(())));
     }
 
     #[tokio::test]
     async fn blocking_work_runs_under_the_gate_and_a_panic_is_an_error() {
         let gate = gate(1, 1000, 30_000);
-        assert!(matches!(gate.run_blocking(1, || 6 * 7).await, Ok(Ok(42))));
+        assert!(matches!(gate.run_blocking(1, || 6 * 7).await, Ok(42)));
         let e = gate
             .run_blocking(1, || -> u8 { panic!("sniffer bug") })
             .await
             .unwrap_err();
-        assert_eq!(e.code, ErrorCode::Unavailable);
+        assert!(matches!(e, DriverError::Interrupted), "{e:?}");
         // The permit came back after the panic.
-        assert!(matches!(gate.run_blocking(1, || ()).await, Ok(Ok(()))));
+        assert!(matches!(gate.run_blocking(1, || ()).await, Ok(())));
     }
 }
