@@ -21,7 +21,7 @@ pub async fn open(cfg: &Config, conformance_fixtures: bool) -> anyhow::Result<Ar
     Ok(Arc::new(Shared {
         store,
         sealer,
-        registry: mcp::tools::registry(conformance_fixtures),
+        registry: mcp::tools::registry(conformance_fixtures)?,
         connections,
         read_only: cfg.read_only,
     }))

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use catalog::{connections::Connection, seal::Sealer, Principal, Store};
+use catalog::{seal::Sealer, Principal, Store};
 use connectors::Connections;
-
-use crate::error::ToolError;
 
 #[derive(Clone)]
 pub struct ToolContext {
@@ -19,22 +17,5 @@ pub struct ToolContext {
 impl ToolContext {
     pub fn account_id(&self) -> i64 {
         self.principal.account.id
-    }
-
-    /// One of this account's connections (without credentials), or a not-found error that
-    /// names `connection_id`.
-    pub async fn connection(&self, id: i64) -> Result<Connection, ToolError> {
-        self.store
-            .connection(self.account_id(), id)
-            .await
-            .map_err(|e| match e {
-                catalog::CatalogError::NotFound { .. } => ToolError::not_found(
-                    "connection_id",
-                    "connection",
-                    id,
-                    "list_connections shows this account's connections",
-                ),
-                other => other.into(),
-            })
     }
 }

@@ -250,14 +250,25 @@ fn field_in(msg: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
+/// Two tools with one name: the second would be unreachable, and which one a client
+/// called would depend on the table's order.
+#[derive(Debug, thiserror::Error)]
+#[error("two tools are named `{0}`; every tool needs a name of its own")]
+pub struct DuplicateTool(pub &'static str);
+
 /// Every tool, in the order `tools/list` shows them.
 pub struct Registry {
     tools: Vec<ToolSpec>,
 }
 
 impl Registry {
-    pub fn new(tools: Vec<ToolSpec>) -> Self {
-        Self { tools }
+    /// The table of `tools`, refused when two share a name.
+    pub fn new(tools: Vec<ToolSpec>) -> Result<Self, DuplicateTool> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(t) = tools.iter().find(|t| !seen.insert(t.meta.name)) {
+            return Err(DuplicateTool(t.meta.name));
+        }
+        Ok(Self { tools })
     }
     pub fn get(&self, name: &str) -> Option<&ToolSpec> {
         self.tools.iter().find(|t| t.meta.name == name)
@@ -315,12 +326,53 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("limt"));
     }
 
+    async fn echo(_ctx: ToolContext, a: Args) -> Result<i64, ToolError> {
+        Ok(a.id)
+    }
+
+    fn named(name: &'static str) -> ToolSpec {
+        tool(
+            ToolMeta {
+                name,
+                title: "Echo",
+                description: "Returns its id.",
+                effect: Effect::Read,
+            },
+            echo,
+        )
+    }
+
+    #[test]
+    fn a_registry_refuses_two_tools_with_one_name() {
+        let e = Registry::new(vec![named("a"), named("b"), named("a")])
+            .err()
+            .expect("a duplicate name is refused");
+        assert_eq!(e.0, "a");
+        assert!(e.to_string().contains("two tools are named `a`"), "{e}");
+        let r = Registry::new(vec![named("a"), named("b")]).unwrap();
+        assert_eq!(
+            r.iter().map(|t| t.meta.name).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn the_served_tool_tables_have_unique_names() {
+        for fixtures in [false, true] {
+            crate::tools::registry(fixtures).unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn a_panicking_tool_is_an_error_result_not_a_lost_session() {
         let e = isolated("boom", Box::pin(async { panic!("hostile bytes") }))
             .await
             .unwrap_err();
-        assert!(e.message.contains("`boom` failed unexpectedly"), "{}", e.message);
+        assert!(
+            e.message.contains("`boom` failed unexpectedly"),
+            "{}",
+            e.message
+        );
         let ok = isolated("fine", Box::pin(async { Ok(serde_json::json!(1)) })).await;
         assert_eq!(ok.unwrap(), serde_json::json!(1));
     }

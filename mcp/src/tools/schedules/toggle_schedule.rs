@@ -1,4 +1,4 @@
-//! Schedule mutations.
+//! `toggle_schedule`: enable or disable a schedule, idempotently and audited.
 
 use catalog::schedules::Schedule;
 use schemars::JsonSchema;
@@ -8,10 +8,11 @@ use crate::{
     context::ToolContext,
     error::ToolError,
     registry::{tool, Effect, ToolMeta, ToolSpec},
+    tools::lookup,
 };
 
-pub fn tools() -> Vec<ToolSpec> {
-    vec![tool(
+pub fn spec() -> ToolSpec {
+    tool(
         ToolMeta {
             name: "toggle_schedule",
             title: "Enable or disable a schedule",
@@ -19,7 +20,7 @@ pub fn tools() -> Vec<ToolSpec> {
             effect: Effect::WriteIdempotent,
         },
         toggle_schedule,
-    )]
+    )
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -45,15 +46,12 @@ async fn toggle_schedule(ctx: ToolContext, a: ToggleArgs) -> Result<Toggled, Too
         .store
         .toggle_schedule(&ctx.principal, a.schedule_id, a.enabled)
         .await
-        .map_err(|e| match e {
-            catalog::CatalogError::NotFound { .. } => ToolError::not_found(
-                "schedule_id",
-                "schedule",
-                a.schedule_id,
-                "check the schedule id",
-            ),
-            other => other.into(),
-        })?;
+        .map_err(lookup::missing(
+            "schedule_id",
+            "schedule",
+            a.schedule_id,
+            "check the schedule id",
+        ))?;
     Ok(Toggled {
         schedule_id: schedule.id,
         enabled: schedule.enabled,

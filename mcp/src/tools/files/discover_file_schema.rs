@@ -1,13 +1,14 @@
 //! `discover_file_schema`: resolve a path (or the newest file matching a glob) on a file
 //! connection, read a bounded prefix with one range request, and sniff its dialect,
-//! encoding, header and column types. Every argument the user gives overrides a guess.
+//! encoding, header and column types. Every argument the user gives overrides a guess
+//! (see [`super::hints`]).
 
 use connectors::{files, DriverError};
-use discovery::{Hints, RecordType, SniffError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::hints::{hints, sniff_error};
 use crate::{
     context::ToolContext,
     error::{ErrorCode, ToolError},
@@ -18,8 +19,8 @@ use crate::{
 pub const DEFAULT_SAMPLE_BYTES: u64 = 1 << 20;
 pub const MAX_SAMPLE_BYTES: u64 = 16 << 20;
 
-pub fn tools() -> Vec<ToolSpec> {
-    vec![tool(
+pub fn spec() -> ToolSpec {
+    tool(
         ToolMeta {
             name: "discover_file_schema",
             title: "Discover a file's columns",
@@ -27,7 +28,7 @@ pub fn tools() -> Vec<ToolSpec> {
             effect: Effect::ReadUpstream,
         },
         discover_file_schema,
-    )]
+    )
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -148,127 +149,6 @@ pub struct FileSchema {
     pub ragged_rows: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-fn one_char(field: &str, v: &str) -> Result<char, ToolError> {
-    let mut chars = v.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Ok(c),
-        _ => Err(ToolError::invalid(
-            field,
-            format!("{field} must be one character (or a name such as tab or none)"),
-        )),
-    }
-}
-
-fn hints(a: &DiscoverFileSchemaArgs) -> Result<Hints, ToolError> {
-    let none_word = |v: &str| matches!(v.to_ascii_lowercase().as_str(), "none" | "");
-    let delimiter = match a.delimiter.as_deref() {
-        None => None,
-        Some(v) => Some(match v.to_ascii_lowercase().as_str() {
-            "none" => None,
-            "tab" | "\\t" => Some('\t'),
-            "space" => Some(' '),
-            "comma" => Some(','),
-            "semicolon" => Some(';'),
-            "pipe" => Some('|'),
-            _ => Some(one_char("delimiter", v)?),
-        }),
-    };
-    let quote = match a.quote.as_deref() {
-        None => None,
-        Some(v) if none_word(v) => Some(None),
-        Some(v) => Some(Some(one_char("quote", v)?)),
-    };
-    let escape = match a.escape.as_deref() {
-        None => None,
-        Some(v)
-            if none_word(v)
-                || v.eq_ignore_ascii_case("double")
-                || v.eq_ignore_ascii_case("doubled") =>
-        {
-            Some(None)
-        }
-        Some(v) => Some(Some(one_char("escape", v)?)),
-    };
-    let record_delimiter = match a.record_delimiter.as_deref() {
-        None => None,
-        Some(v) => Some(match v {
-            "\n" | "\\n" => discovery::records::RecordDelimiter::Lf,
-            "\r\n" | "\\r\\n" => discovery::records::RecordDelimiter::CrLf,
-            "\r" | "\\r" => discovery::records::RecordDelimiter::Cr,
-            _ => match v.to_ascii_uppercase().as_str() {
-                "LF" => discovery::records::RecordDelimiter::Lf,
-                "CRLF" => discovery::records::RecordDelimiter::CrLf,
-                "CR" => discovery::records::RecordDelimiter::Cr,
-                _ => discovery::records::RecordDelimiter::Char(one_char("record_delimiter", v)?),
-            },
-        }),
-    };
-    let header_row = match a.header_row {
-        None => None,
-        Some(h) if (0..=10_000).contains(&h) => Some(h as u32),
-        Some(_) => {
-            return Err(ToolError::invalid(
-                "header_row",
-                "header_row is the 1-based line of the header (0 = no header), at most 10000",
-            ))
-        }
-    };
-    let lines = match a.lines {
-        None => None,
-        Some(n) if (1..=50_000).contains(&n) => Some(n as usize),
-        Some(_) => {
-            return Err(ToolError::invalid(
-                "lines",
-                "lines must be between 1 and 50000",
-            ))
-        }
-    };
-    let record_type = match a
-        .record_type
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None => None,
-        Some("delimited" | "csv" | "tsv" | "delimited_text") => Some(RecordType::Delimited),
-        Some("json" | "jsonl" | "ndjson" | "json_lines") => Some(RecordType::JsonLines),
-        Some(_) => {
-            return Err(ToolError::invalid(
-                "record_type",
-                "this record_type is not supported; use delimited or json (JSON Lines)",
-            ))
-        }
-    };
-    let encoding = match a.char_encoding.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(e) => Some(e.to_string()),
-    };
-    Ok(Hints {
-        delimiter,
-        quote,
-        escape,
-        record_delimiter,
-        encoding,
-        header_row,
-        lines,
-        record_type,
-    })
-}
-
-fn sniff_error(e: SniffError) -> ToolError {
-    let msg = e.to_string();
-    match e {
-        SniffError::Undecodable { .. } | SniffError::UnknownEncoding(_) => {
-            ToolError::invalid("char_encoding", msg)
-        }
-        SniffError::BadHint { field, .. } => ToolError::invalid(field, msg),
-        SniffError::TooWide { .. } => ToolError::invalid("delimiter", msg),
-        SniffError::Empty | SniffError::Binary { .. } | SniffError::Corrupt(_) => {
-            ToolError::invalid("path", msg)
-        }
-    }
 }
 
 fn rfc3339(ms: i64) -> Option<String> {

@@ -1,0 +1,124 @@
+//! `discover_schema`: a database connection's tables and views, a page at a time, and
+//! one table's columns on request.
+
+use connectors::database::{TableInfo, TableQuery, TableRef};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{database, nonblank, ColumnOut};
+use crate::{
+    context::ToolContext,
+    error::ToolError,
+    registry::{tool, Effect, ToolMeta, ToolSpec},
+};
+
+pub fn spec() -> ToolSpec {
+    tool(
+        ToolMeta {
+            name: "discover_schema",
+            title: "Discover tables",
+            description: "Lists tables and views of a database connection (schema, name, kind) with optional schema_name, search (substring of the name), limit (default 100, max 1000) and offset. Give table_name to also get that table's columns (name, database_type, nullable, json_type). Database connections only.",
+            effect: Effect::ReadUpstream,
+        },
+        discover_schema,
+    )
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverSchemaArgs {
+    /// A database connection id.
+    pub connection_id: i64,
+    /// Only this schema (PostgreSQL schema, MySQL database, `main` for SQLite).
+    #[serde(default)]
+    pub schema_name: Option<String>,
+    /// Case-insensitive substring of the table name.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Page size, default 100, max 1000.
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Rows to skip, default 0.
+    #[serde(default)]
+    pub offset: Option<i64>,
+    /// Also return this table's columns.
+    #[serde(default)]
+    pub table_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DiscoveredSchema {
+    pub connection_id: i64,
+    pub tables: Vec<TableOut>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    /// The columns of table_name, when it was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<ColumnOut>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TableOut {
+    pub schema: Option<String>,
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+}
+
+impl From<TableInfo> for TableOut {
+    fn from(t: TableInfo) -> Self {
+        TableOut {
+            schema: t.schema,
+            name: t.name,
+            kind: t.kind,
+        }
+    }
+}
+
+async fn discover_schema(
+    ctx: ToolContext,
+    a: DiscoverSchemaArgs,
+) -> Result<DiscoveredSchema, ToolError> {
+    let limit = a.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ToolError::invalid(
+            "limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let offset = a.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ToolError::invalid("offset", "offset must be 0 or more"));
+    }
+    let schema = nonblank("schema_name", a.schema_name)?;
+    let d = database(&ctx, a.connection_id).await?;
+    let page = d
+        .list_tables(&TableQuery {
+            schema: schema.clone(),
+            search: nonblank("search", a.search)?,
+            limit,
+            offset,
+        })
+        .await
+        .map_err(ToolError::from)?;
+    let columns = match nonblank("table_name", a.table_name)? {
+        None => None,
+        Some(name) => Some(
+            d.describe_table(&TableRef { schema, name })
+                .await
+                .map_err(ToolError::from)?
+                .iter()
+                .map(ColumnOut::from)
+                .collect(),
+        ),
+    };
+    Ok(DiscoveredSchema {
+        connection_id: a.connection_id,
+        tables: page.tables.into_iter().map(TableOut::from).collect(),
+        total: page.total,
+        limit,
+        offset,
+        columns,
+    })
+}
