@@ -50,7 +50,7 @@ impl Dialect {
 
 /// Why a fragment was refused: the offending part, quoted from the fragment, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("where_clause rejected at `{part}`: {reason}")]
+#[error("the condition is refused at `{part}`: {reason}")]
 pub struct Rejection {
     pub part: String,
     pub reason: String,
@@ -322,7 +322,7 @@ pub fn sanitize(
     if text.is_empty() {
         return Err(reject(
             "",
-            "the condition is empty; omit where_clause to preview without a filter",
+            "the condition is empty; a filter needs one condition",
         ));
     }
     if text.len() > MAX_FRAGMENT {

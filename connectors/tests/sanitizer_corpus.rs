@@ -3,6 +3,9 @@
 
 use connectors::sanitize::{sanitize, Dialect, Scope};
 
+#[path = "support/tool_words.rs"]
+mod tool_words;
+
 const ALL: [Dialect; 4] = [
     Dialect::Postgres,
     Dialect::MySql,
@@ -118,9 +121,12 @@ fn hostile_fragments_are_rejected_with_a_reason() {
                 Err(e) => {
                     assert!(!e.reason.is_empty(), "{frag:?}: empty reason");
                     assert!(
-                        e.to_string().starts_with("where_clause rejected at `"),
+                        e.to_string().starts_with("the condition is refused at `"),
                         "{e}"
                     );
+                    // The MCP layer names `where_clause`; the reason never does (the part
+                    // quoted before it is the caller's own text).
+                    assert_eq!(tool_words::named_in(&e.reason), None, "{e}");
                 }
             }
         }

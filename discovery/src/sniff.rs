@@ -168,12 +168,7 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     if record_type == RecordType::JsonLines {
         let j = jsonl::fields(text, truncated, max_rows);
         if j.rows == 0 {
-            return Err(SniffError::BadHint {
-                field: "record_type",
-                message:
-                    "no line of the sample is a JSON object; use record_type delimited, or omit it"
-                        .into(),
-            });
+            return Err(SniffError::NotJsonLines);
         }
         if j.names.len() > crate::records::MAX_FIELDS {
             return Err(SniffError::TooWide {
@@ -221,12 +216,9 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     }
     if let Some(h) = hints.header_row.filter(|&h| h > 0) {
         if !records.iter().any(|r| r.line + 1 >= h) {
-            return Err(SniffError::BadHint {
-                field: "header_row",
-                message: format!(
-                    "line {h} is past the end of the sample ({} lines read); give a smaller header_row, or a larger sample_bytes",
-                    records.last().map_or(0, |r| r.line + 1)
-                ),
+            return Err(SniffError::HeaderPastSample {
+                line: h,
+                lines_read: records.last().map_or(0, |r| r.line + 1),
             });
         }
     }

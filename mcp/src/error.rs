@@ -65,6 +65,18 @@ impl ToolError {
         self
     }
 
+    /// A driver error (see `From<DriverError>`), with `if_slow` as its hint when the work
+    /// took too long: a call site knows which of its arguments make the work smaller.
+    pub fn driver(e: DriverError, if_slow: &str) -> Self {
+        let slow = matches!(e, DriverError::Timeout(_) | DriverError::StoreTimeout(_));
+        let err = ToolError::from(e);
+        if slow {
+            err.with_hint(if_slow)
+        } else {
+            err
+        }
+    }
+
     /// The error as a tool result: `isError: true` and one text block holding
     /// `{"error": {...}}` as JSON. Deliberately no `structuredContent`: the tool's output
     /// schema describes success, and the official TypeScript SDK client validates
@@ -77,7 +89,10 @@ impl ToolError {
     }
 }
 
-/// A driver failure: what failed and what to do, never a secret.
+/// A driver failure: what failed and what to do, never a secret. Driver messages name no
+/// tool argument (a run log shows them too); here each gets the argument it concerns as
+/// `field`, and the fix in a tool's terms as `hint`. A call site with more context (which
+/// arguments narrow a slow query) adds its own hint over these.
 impl From<DriverError> for ToolError {
     fn from(e: DriverError) -> Self {
         let code = match &e {
@@ -87,6 +102,7 @@ impl From<DriverError> for ToolError {
             | DriverError::NoMatch { .. }
             | DriverError::BucketNotFound { .. } => ErrorCode::NotFound,
             DriverError::Config { .. }
+            | DriverError::BucketOverride(_)
             | DriverError::NotAFile { .. }
             | DriverError::NotARegularFile { .. } => ErrorCode::InvalidArgument,
             DriverError::OutsideFolder => ErrorCode::Forbidden,
@@ -100,14 +116,27 @@ impl From<DriverError> for ToolError {
         };
         let err = ToolError::new(code, e.to_string());
         match e {
-            DriverError::TableNotFound(_) => err.with_field("table_name"),
-            DriverError::FileNotFound { .. }
-            | DriverError::NoMatch { .. }
-            | DriverError::NotAFile { .. }
-            | DriverError::NotARegularFile { .. }
-            | DriverError::OutsideFolder => err.with_field("path"),
-            DriverError::BucketNotFound { .. } => err.with_field("bucket"),
-            DriverError::Config { ref field, .. } if field == "bucket" => err.with_field("bucket"),
+            DriverError::TableNotFound(_) => err.with_field("table_name").with_hint(
+                "check `table_name` (and `schema_name`, or the connection's default schema); discover_schema lists the tables and views",
+            ),
+            DriverError::FileNotFound { .. } => err.with_field("path").with_hint(
+                "check `path` (relative to the connection's folder or bucket), or give a glob such as `folder/*.csv` to pick the newest match",
+            ),
+            DriverError::NoMatch { .. } => err
+                .with_field("path")
+                .with_hint("check the folder and the pattern in `path`"),
+            DriverError::NotAFile { .. } => err.with_field("path").with_hint(
+                "give a file inside the folder in `path`, or a glob such as `folder/*.csv`",
+            ),
+            DriverError::NotARegularFile { .. } | DriverError::OutsideFolder => {
+                err.with_field("path")
+            }
+            DriverError::BucketNotFound { .. } => err
+                .with_field("bucket")
+                .with_hint("check the connection's bucket, or the `bucket` argument if you gave one"),
+            DriverError::BucketOverride(_) => err
+                .with_field("bucket")
+                .with_hint("omit bucket, or give a valid bucket or container name"),
             DriverError::Config { .. } => err.with_field("connection_id").with_hint(
                 "fix the connection: `pipewright connection remove ID`, then `pipewright connection add` it again",
             ),

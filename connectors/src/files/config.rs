@@ -101,8 +101,8 @@ fn valid_bucket(kind: &str, b: &str) -> Result<(), String> {
 }
 
 impl FileConfig {
-    /// From a connection's type, fields and secrets; `bucket` (the tool argument)
-    /// replaces the connection's bucket or container.
+    /// From a connection's type, fields and secrets; `bucket`, when given, replaces the
+    /// connection's bucket or container.
     pub fn from_fields(
         kind: &str,
         fields: &Map<String, Value>,
@@ -111,23 +111,24 @@ impl FileConfig {
     ) -> Result<FileConfig, DriverError> {
         let mut f = Fields::new(fields, secrets);
         let bucket_field = |f: &Fields, name: &'static str| -> Result<String, DriverError> {
-            let (b, field) = match bucket {
-                Some(b) => (b.to_string(), "bucket"),
-                None => (
-                    f.text(name).or_else(|| f.text("bucket")).ok_or_else(|| {
+            match bucket {
+                Some(b) => {
+                    valid_bucket(kind, b).map_err(DriverError::BucketOverride)?;
+                    Ok(b.to_string())
+                }
+                None => {
+                    let b = f.text(name).or_else(|| f.text("bucket")).ok_or_else(|| {
                         DriverError::config(name, "missing; set the bucket (or container) name")
-                    })?,
-                    name,
-                ),
-            };
-            valid_bucket(kind, &b).map_err(|m| DriverError::config(field, m))?;
-            Ok(b)
+                    })?;
+                    valid_bucket(kind, &b).map_err(|m| DriverError::config(name, m))?;
+                    Ok(b)
+                }
+            }
         };
         if bucket.is_some() && !matches!(kind, "s3" | "gcs" | "azure") {
-            return Err(DriverError::config(
-                "bucket",
-                format!("a {kind} connection has no buckets; omit bucket"),
-            ));
+            return Err(DriverError::BucketOverride(format!(
+                "a {kind} connection has no buckets"
+            )));
         }
         Ok(match kind {
             "s3" => FileConfig::S3 {

@@ -11,7 +11,7 @@
 //!   refused when that lies outside the folder's real path, unless the connection sets
 //!   `follow_symlinks=true`; listings leave out links that lead out.
 //!
-//! Errors never show a server path: they name the argument (`path`) and the problem.
+//! Errors never show a server path: they say what is wrong with the file, not where it is.
 
 use std::{
     fs::{File, Metadata, OpenOptions},
@@ -339,10 +339,10 @@ fn io_error(rel: &str, e: std::io::Error) -> DriverError {
     match e.kind() {
         ErrorKind::NotFound | ErrorKind::NotADirectory => not_found(rel),
         ErrorKind::PermissionDenied => DriverError::PermissionDenied(
-            "this server's user may not read the given path in the local folder".into(),
+            "this server's user may not read the file in the local folder".into(),
         ),
         _ if e.raw_os_error() == Some(libc::ELOOP) => DriverError::Store(
-            "the given path changed into a symbolic link while it was opened; try again".into(),
+            "the file changed into a symbolic link while it was opened; try again".into(),
         ),
         _ => DriverError::Store(format!("local folder: {e}")),
     }

@@ -1,8 +1,8 @@
 //! The file-store driver family: one trait, [`FileStore`], with a backend for everything
 //! `object_store` serves over the network (S3 and S3-compatible, GCS, Azure Blob, HTTP),
 //! one for local folders (regular files only, never out of the folder) and one for SFTP.
-//! On top, what `discover_file_schema` needs: resolve a path or a glob to one file, and
-//! read a bounded prefix of it with a range request.
+//! On top, what schema discovery needs: resolve a path or a glob to one file, and read a
+//! bounded prefix of it with a range request.
 
 mod config;
 pub mod glob;
@@ -210,8 +210,8 @@ pub async fn read_prefix(
 }
 
 /// An upstream message without what the caller sent: URLs cut to their origin (the object
-/// path and any signature live after it) and the caller's `path` replaced by its name.
-/// (A `path` under three characters is left: replacing `a` everywhere would garble the
+/// path and any signature live after it) and the caller's path replaced by [`THE_FILE`].
+/// (A path under three characters is left: replacing `a` everywhere would garble the
 /// message and hide nothing.)
 pub fn scrub(message: &str, path: &str) -> String {
     let mut out = String::with_capacity(message.len());
@@ -234,10 +234,13 @@ pub fn scrub(message: &str, path: &str) -> String {
     }
     let path = path.trim().trim_matches('/');
     if path.chars().count() >= 3 {
-        out = out.replace(path, "`path`");
+        out = out.replace(path, THE_FILE);
     }
     out
 }
+
+/// What stands for the caller's path in an upstream message.
+pub const THE_FILE: &str = "<the file>";
 
 /// Drops query strings from URLs in a message (a SAS token or a signature lives there).
 pub fn redact(message: &str) -> String {
@@ -310,6 +313,7 @@ mod tests {
         let s = super::scrub(m, "/in/MARKER.csv");
         assert!(!s.contains("MARKER"), "{s}");
         assert!(s.contains("http://127.0.0.1:9000/…"), "{s}");
+        assert!(s.ends_with("\"<the file>\" gone"), "{s}");
     }
 
     #[test]

@@ -21,9 +21,11 @@ pub struct ObjectBackend {
     bucket: Option<String>,
 }
 
-fn build_error(e: object_store::Error) -> DriverError {
-    DriverError::Config {
-        field: "connection_id".into(),
+/// A store that cannot be set up from its connection's settings (most often its endpoint
+/// or URL, named by `field`).
+fn build_error(field: &'static str) -> impl Fn(object_store::Error) -> DriverError {
+    move |e| DriverError::Config {
+        field: field.into(),
         message: format!(
             "the store cannot be set up: {}",
             super::redact(&e.to_string())
@@ -96,7 +98,7 @@ impl ObjectBackend {
                     }
                 }
                 (
-                    Arc::new(b.build().map_err(build_error)?),
+                    Arc::new(b.build().map_err(build_error("endpoint"))?),
                     Some(bucket.clone()),
                 )
             }
@@ -156,7 +158,7 @@ impl ObjectBackend {
                     None => b = b.with_skip_signature(true),
                 }
                 (
-                    Arc::new(b.build().map_err(build_error)?),
+                    Arc::new(b.build().map_err(build_error("endpoint"))?),
                     Some(container.clone()),
                 )
             }
@@ -167,7 +169,7 @@ impl ObjectBackend {
                         .with_retry(retry.clone())
                         .with_client_options(options(&Some(url.clone())))
                         .build()
-                        .map_err(build_error)?,
+                        .map_err(build_error("url"))?,
                 ),
                 None,
             ),
@@ -188,8 +190,7 @@ impl ObjectBackend {
         })
     }
 
-    /// A store error in the words of `discover_file_schema`'s users, without the path
-    /// they sent.
+    /// A store error in the caller's terms, without the path they sent.
     fn error(&self, path: &str, e: object_store::Error) -> DriverError {
         let detail = super::scrub(&format!("{e}"), path);
         let chain = super::redact(&crate::error::chain(&e));
@@ -209,7 +210,7 @@ impl ObjectBackend {
             },
             object_store::Error::NotFound { .. } => DriverError::FileNotFound { path: path.into() },
             object_store::Error::PermissionDenied { .. } => {
-                DriverError::PermissionDenied(format!("the given path on {}", self.location))
+                DriverError::PermissionDenied(format!("the file on {}", self.location))
             }
             object_store::Error::Unauthenticated { .. } => {
                 DriverError::CredentialsRejected(self.location.clone())
@@ -234,7 +235,7 @@ impl ObjectBackend {
             .iter()
             .any(|m| chain.contains(m)) =>
             {
-                DriverError::PermissionDenied(format!("the given path on {}", self.location))
+                DriverError::PermissionDenied(format!("the file on {}", self.location))
             }
             _ if [
                 "Connection refused",

@@ -114,7 +114,7 @@ impl Sftp {
             SftpError::Status(s) => match s.status_code {
                 StatusCode::NoSuchFile => DriverError::FileNotFound { path: path.into() },
                 StatusCode::PermissionDenied => {
-                    DriverError::PermissionDenied(format!("the given path on {}", self.at()))
+                    DriverError::PermissionDenied(format!("the file on {}", self.at()))
                 }
                 _ => DriverError::Sftp(format!("{}: {detail}", self.at())),
             },

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+const REGENERATE: &str = "if the change is meant, run `UPDATE_SNAPSHOTS=1 cargo test -p mcp --test it tools_list` and review the snapshot's diff";
+
 fn snapshot_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots/tools_list.json")
 }
@@ -48,10 +50,15 @@ fn tools_list_is_unchanged() {
     assert_eq!(
         now_tools.iter().map(name).collect::<Vec<_>>(),
         pinned_tools.iter().map(name).collect::<Vec<_>>(),
-        "tool names or their order changed"
+        "tool names or their order changed; {REGENERATE}"
     );
     for (n, p) in now_tools.iter().zip(pinned_tools) {
-        assert_eq!(n, p, "the definition of `{}` changed", name(n));
+        assert_eq!(
+            n,
+            p,
+            "the definition of `{}` changed; {REGENERATE}",
+            name(n)
+        );
     }
-    assert_eq!(now, pinned);
+    assert_eq!(now, pinned, "{REGENERATE}");
 }

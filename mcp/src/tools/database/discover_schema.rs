@@ -101,7 +101,7 @@ async fn discover_schema(
             offset,
         })
         .await
-        .map_err(ToolError::from)?;
+        .map_err(|e| ToolError::driver(e, "narrow the listing with schema_name or search"))?;
     let columns = match nonblank("table_name", a.table_name)? {
         None => None,
         Some(name) => Some(

@@ -4,6 +4,7 @@
 use connectors::{
     database::{TableRef, MAX_PREVIEW_ROWS},
     sanitize::{sanitize, Scope},
+    DriverError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,7 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         schema: nonblank("schema_name", a.schema_name)?,
         name: a.table_name,
     };
-    let cols = d.describe_table(&table).await.map_err(ToolError::from)?;
+    let cols = d.describe_table(&table).await.map_err(slow)?;
     let predicate = match a.where_clause.filter(|w| !w.trim().is_empty()) {
         None => None,
         Some(w) => {
@@ -98,7 +99,7 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
     let p = d
         .preview(&table, &cols, row_count as u32, predicate.as_ref())
         .await
-        .map_err(ToolError::from)?;
+        .map_err(slow)?;
     Ok(PreviewOut {
         connection_id: a.connection_id,
         table: table.display(),
@@ -107,4 +108,12 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         rows: p.rows,
         where_clause: predicate.map(|p| p.sql().to_string()),
     })
+}
+
+/// A driver error; a preview that takes too long is narrowed with this tool's arguments.
+fn slow(e: DriverError) -> ToolError {
+    ToolError::driver(
+        e,
+        "narrow where_clause, or ask for fewer rows with row_count",
+    )
 }

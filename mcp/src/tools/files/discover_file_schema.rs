@@ -221,7 +221,8 @@ async fn discover_file_schema(
         gate.run(account, async move {
             files::read_prefix(store.as_ref(), &file, sample_bytes).await
         })
-        .await?
+        .await
+        .map_err(|e| ToolError::driver(e, "try again shortly; a smaller sample_bytes reads less"))?
     };
     // Sniffing a 16 MiB sample is CPU work: keep it off the async workers.
     let sample_len = bytes.len();

@@ -113,16 +113,22 @@ pub fn hints(a: &DiscoverFileSchemaArgs) -> Result<Hints, ToolError> {
     })
 }
 
+/// A sniffer error as a tool error: its message, the argument to change, and how.
 pub fn sniff_error(e: SniffError) -> ToolError {
     let msg = e.to_string();
     match e {
-        SniffError::Undecodable { .. } | SniffError::UnknownEncoding(_) => {
-            ToolError::invalid("char_encoding", msg)
-        }
-        SniffError::BadHint { field, .. } => ToolError::invalid(field, msg),
-        SniffError::TooWide { .. } => ToolError::invalid("delimiter", msg),
-        SniffError::Empty | SniffError::Binary { .. } | SniffError::Corrupt(_) => {
-            ToolError::invalid("path", msg)
-        }
+        SniffError::Undecodable { .. } => ToolError::invalid("char_encoding", msg)
+            .with_hint("give the file's real encoding in char_encoding"),
+        SniffError::UnknownEncoding(_) => ToolError::invalid("char_encoding", msg),
+        SniffError::NotJsonLines => ToolError::invalid("record_type", msg)
+            .with_hint("use record_type delimited, or omit it"),
+        SniffError::HeaderPastSample { .. } => ToolError::invalid("header_row", msg)
+            .with_hint("give a smaller header_row, or a larger sample_bytes"),
+        SniffError::TooWide { .. } => ToolError::invalid("delimiter", msg)
+            .with_hint("give the delimiter with `delimiter`, or check record_type"),
+        SniffError::Binary { .. } => ToolError::invalid("path", msg).with_hint(
+            "discover_file_schema reads CSV, TSV and similar text files, and JSON Lines",
+        ),
+        SniffError::Empty | SniffError::Corrupt(_) => ToolError::invalid("path", msg),
     }
 }
