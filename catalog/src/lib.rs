@@ -7,16 +7,20 @@
 //! through the same queries.
 //!
 //! What this layer must never do: know about MCP, HTTP or any driver; return a secret
-//! in clear outside [`connections::Connection::open_secrets`]; leave a half-done write
-//! (every mutation is one transaction that also writes its audit event).
+//! in clear outside [`Store::open_secrets`]; leave a half-done write
+//! (every mutation is one transaction that also writes its audit event); let two
+//! concurrent edits of a package overwrite each other (package rows are locked while
+//! edited, and every version is kept).
 //!
-//! Read first: [`Store`], [`tokens::Principal`], [`error::CatalogError`].
+//! Read first: [`Store`], [`tokens::Principal`], [`audit::Actor`], [`error::CatalogError`],
+//! and `packages::authoring` for how a versioned, audited change is made.
 
 pub mod accounts;
 pub mod audit;
 pub mod clusters;
 pub mod connection_source;
 pub mod connections;
+pub mod diff;
 pub mod error;
 pub mod packages;
 pub mod page;
@@ -27,8 +31,10 @@ pub mod search;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod validations;
 pub mod workspaces;
 
+pub use audit::Actor;
 pub use error::CatalogError;
 pub use page::{Page, PageRequest};
 pub use store::{Backend, Store};

@@ -148,6 +148,23 @@ impl Store {
         enabled: bool,
     ) -> Result<(Schedule, bool)> {
         let mut tx = self.begin().await?;
+        if enabled {
+            // Package row first, then the schedule: the order `archive_package` locks them
+            // in, so a schedule is never switched on for a package being archived.
+            let status: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT status FROM packages WHERE id = (SELECT package_id FROM schedules WHERE id = $1 AND account_id = $2){}",
+                self.for_update()
+            )))
+            .bind(id)
+            .bind(who.account.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if status.as_deref() == Some("archived") {
+                return Err(CatalogError::Conflict(format!(
+                    "schedule {id} runs an archived package, and an archived package's schedules stay off"
+                )));
+            }
+        }
         let current: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT enabled FROM schedules WHERE id = $1 AND account_id = $2{}",
             self.for_update()

@@ -3,9 +3,9 @@
 //! Queries are reduced to words and matched as prefixes, all words required.
 
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
-use crate::{Backend, Result, Store};
+use crate::{store::Tx, Backend, Result, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -48,7 +48,7 @@ pub struct Hit {
 
 /// Adds or replaces the searchable text of one object, inside the caller's transaction.
 pub(crate) async fn index(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     kind: Kind,
     id: i64,
     account_id: i64,
@@ -72,7 +72,7 @@ pub(crate) async fn index(
 }
 
 /// Removes one object from the index, inside the caller's transaction.
-pub(crate) async fn unindex(tx: &mut Transaction<'static, Any>, kind: Kind, id: i64) -> Result<()> {
+pub(crate) async fn unindex(tx: &mut Tx, kind: Kind, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM search_index WHERE kind = $1 AND ref_id = $2")
         .bind(kind.as_str())
         .bind(id)

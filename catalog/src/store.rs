@@ -1,13 +1,19 @@
-//! The one handle on the control-plane database, its migrations, and a small helper for
-//! queries whose WHERE clause depends on optional filters.
+//! The one handle on the control-plane database, its migrations, its write transactions,
+//! and a small helper for queries whose WHERE clause depends on optional filters.
 
-use std::{path::Path, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{
     any::{AnyArguments, AnyPoolOptions},
     query::Query,
-    Any, AnyPool, AssertSqlSafe, Executor,
+    Any, AnyConnection, AnyPool, AssertSqlSafe, Executor,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::{CatalogError, Result};
 
@@ -22,7 +28,15 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// SQLite's one writer at a time, taken in this process before `BEGIN IMMEDIATE`: see
+    /// [`Store::begin`].
+    writer: Arc<Mutex<()>>,
 }
+
+/// How often a write transaction on SQLite is retried when another *process* (the CLI next
+/// to a server) holds the write lock past `busy_timeout`, and how long to wait in between.
+const BUSY_RETRIES: u32 = 3;
+const BUSY_BACKOFF: Duration = Duration::from_millis(200);
 
 struct Migration {
     version: i64,
@@ -41,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sqlite: include_str!("../migrations/sqlite/0002_packages_by_workspace.sql"),
         postgres: include_str!("../migrations/postgres/0002_packages_by_workspace.sql"),
+    },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_package_authoring.sql"),
+        postgres: include_str!("../migrations/postgres/0003_package_authoring.sql"),
     },
 ];
 
@@ -99,7 +118,11 @@ impl Store {
                 CatalogError::from(e)
             ))
         })?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            writer: Arc::new(Mutex::new(())),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -112,13 +135,44 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`) so read-then-write transactions never deadlock on upgrade.
-    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+    /// Starts a write transaction.
+    ///
+    /// On SQLite, writers first queue for this process's one writer turn (in order, and
+    /// without holding a pooled connection, so readers are never starved by writers
+    /// waiting in SQLite's busy handler), then take the database's write lock up front
+    /// (`BEGIN IMMEDIATE`), so read-then-write transactions never fail on upgrade. Another
+    /// process holding the lock is waited for by `busy_timeout`, then retried a few times.
+    /// Never call this while holding a [`Tx`] of the same store: the turn is not reentrant.
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        if self.backend == Backend::Postgres {
+            return Ok(Tx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            });
+        }
+        let turn = self.writer.clone().lock_owned().await;
+        let mut attempt = 0;
+        loop {
+            match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => {
+                    return Ok(Tx {
+                        tx,
+                        _turn: Some(turn),
+                    })
+                }
+                Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(attempt, "control-plane store busy; retrying the write");
+                    tokio::time::sleep(BUSY_BACKOFF * attempt).await;
+                }
+                Err(e) if is_busy(&e) => {
+                    return Err(CatalogError::Store(
+                        "the store stayed locked by another process; try again shortly".into(),
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already locks.
@@ -170,6 +224,62 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED, in any of their extended forms.
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
+/// A write transaction from [`Store::begin`]: use it where a connection is expected
+/// (`&mut *tx`), then [`Tx::commit`] or [`Tx::finish`]. Dropped unfinished, it rolls back.
+pub(crate) struct Tx {
+    // Declared first so it is dropped (and its rollback sent) before the turn is released.
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Commits if `result` is a success and rolls back otherwise, then hands `result` on:
+    /// a mutation's checks and writes go in `result`, so a refusal leaves nothing behind.
+    pub async fn finish<T, E: From<CatalogError>>(self, result: Result<T, E>) -> Result<T, E> {
+        match result {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The refusal is what the caller needs to hear; a failed rollback only
+                // means the connection is dropped, which rolls back too.
+                let _ = self.tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 

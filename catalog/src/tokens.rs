@@ -26,6 +26,11 @@ pub struct Principal {
     pub read_only: bool,
     /// The MCP client's self-reported name, for the audit trail.
     pub client_name: Option<String>,
+    /// The MCP client's self-reported version (`clientInfo.version`), for the audit trail.
+    pub client_version: Option<String>,
+    /// The tool being called, set per call by the MCP layer, so every change it makes is
+    /// audited under the tool's name.
+    pub tool: Option<String>,
 }
 
 /// The token columns [`Store::authenticate`] and [`Store::authenticate_at`] read, named
@@ -319,6 +324,8 @@ impl Store {
             token_name: row.try_get("token_name")?,
             read_only: row.try_get::<i64, _>("token_read_only")? != 0 || account.read_only,
             client_name: None,
+            client_version: None,
+            tool: None,
         }))
     }
 }

@@ -2,7 +2,11 @@
 //! (`PIPEWRIGHT_TEST_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/postgres).
 //! Each PostgreSQL run creates its own database and drops it afterwards.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use catalog::{
     clusters::NewCluster,
@@ -599,6 +603,25 @@ async fn store_suite_on_sqlite() {
 
 #[tokio::test]
 async fn store_suite_on_postgres() {
+    with_postgres(|url| async move {
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.backend(), catalog::Backend::Postgres);
+        suite(&store).await;
+        store.close().await;
+        let again = Store::open(&url).await.unwrap();
+        assert_eq!(again.list_accounts().await.unwrap().len(), 2);
+        again.close().await;
+    })
+    .await;
+}
+
+/// Runs `body` on a PostgreSQL database of its own, created for it and dropped afterwards
+/// whatever happens. Without a server it skips, unless `PIPEWRIGHT_REQUIRE_SERVICES=1`.
+async fn with_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let admin_url = std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     sqlx::any::install_default_drivers();
@@ -612,10 +635,12 @@ async fn store_suite_on_postgres() {
             panic!("PostgreSQL is required (PIPEWRIGHT_REQUIRE_SERVICES=1) but not reachable: {e}")
         }
     };
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
     let db = format!(
-        "pw_store_{}_{}",
+        "pw_store_{}_{}_{}",
         std::process::id(),
-        catalog::time::now_ms()
+        catalog::time::now_ms(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
     );
     admin
         .execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
@@ -625,30 +650,72 @@ async fn store_suite_on_postgres() {
         .rsplit_once('/')
         .map(|(b, _)| b.to_string())
         .unwrap();
-    let url = format!("{base}/{db}");
-    let result = suite_owned(url).await;
+    // Spawned, so a failure is caught and the database still dropped.
+    let result = tokio::spawn(body(format!("{base}/{db}"))).await;
     admin
         .execute(AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
         )))
         .await
         .unwrap();
-    if let Err(p) = result {
-        std::panic::resume_unwind(p);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
     }
 }
 
-/// Runs the suite on a fresh store at `url`, catching a failure so the caller can clean up.
-async fn suite_owned(url: String) -> Result<(), Box<dyn std::any::Any + Send>> {
-    tokio::spawn(async move {
-        let store = Store::open(&url).await.unwrap();
-        assert_eq!(store.backend(), catalog::Backend::Postgres);
-        suite(&store).await;
-        store.close().await;
-        let again = Store::open(&url).await.unwrap();
-        assert_eq!(again.list_accounts().await.unwrap().len(), 2);
-        again.close().await;
-    })
-    .await
-    .map_err(|e| e.into_panic())
+async fn on_sqlite<F, Fut>(suite: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    suite(store.clone()).await;
+    store.close().await;
 }
+
+async fn on_postgres<F, Fut>(suite: F)
+where
+    F: FnOnce(Store) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_postgres(|url| async move {
+        let store = Store::open(&url).await.unwrap();
+        suite(store.clone()).await;
+        store.close().await;
+    })
+    .await;
+}
+
+/// Each suite named here runs twice, as `sqlite::<suite>` and `postgres::<suite>`: a
+/// backend is done when it passes them all.
+macro_rules! on_both_backends {
+    ($($suite:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $suite() {
+                    super::on_sqlite(super::packages::$suite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $suite() {
+                    super::on_postgres(super::packages::$suite).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    package_authoring_versions_and_audits_every_change,
+    refused_package_changes_write_nothing,
+    twenty_concurrent_editors_lose_nothing,
+);
+
+/// Package authoring, versions, audit and validations.
+#[path = "store/packages.rs"]
+mod packages;

@@ -1,15 +1,23 @@
-//! Packages (pipeline definitions) and their version history.
+//! Packages (pipeline definitions): reading them here, changing them in `authoring`
+//! (every change locked, versioned and audited), their past in `history`.
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{any::AnyRow, Row};
 
-use crate::{
-    audit, search, store::Filters, time::now_ms, CatalogError, Page, PageRequest, Result, Store,
-};
+use crate::{store::Filters, CatalogError, Page, PageRequest, Result, Store};
+
+mod authoring;
+mod history;
+mod versioning;
+
+pub use authoring::{CloneOverrides, PackageChange, PackageSpec};
+pub use history::{PackageVersion, PackageVersionSummary};
 
 pub const FLOW_TYPES: &[&str] = &["dataflow", "workflow"];
 pub const STATUSES: &[&str] = &["active", "archived"];
+/// The `flow_version` a package gets when its spec names none (the seed's default).
+pub const DEFAULT_FLOW_VERSION: &str = "2.0.0";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct PackageSummary {
@@ -35,6 +43,18 @@ pub struct Package {
     pub variables: Value,
 }
 
+/// What authoring can change in a package, and what each version keeps whole.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct PackageContent {
+    pub name: String,
+    pub description: String,
+    pub data_flow_json: Value,
+    /// Public variables: name → default value. Secret variables are never kept here.
+    pub variables: Value,
+}
+
+/// The demo's way to create a package, authored by the system; tool calls use
+/// [`Store::create_package_by`] with a [`PackageSpec`].
 pub struct NewPackage<'a> {
     pub account_id: i64,
     pub workspace_id: Option<i64>,
@@ -72,63 +92,6 @@ fn summary(r: &AnyRow) -> Result<PackageSummary> {
 }
 
 impl Store {
-    pub async fn create_package(&self, p: NewPackage<'_>) -> Result<i64> {
-        if !FLOW_TYPES.contains(&p.flow_type) {
-            return Err(CatalogError::invalid(
-                "flow_type",
-                "use `dataflow` or `workflow`",
-            ));
-        }
-        let now = now_ms();
-        let graph = p.data_flow_json.to_string();
-        let vars = p.variables.to_string();
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO packages (account_id, workspace_id, name, description, flow_type, data_flow_json, variables_json, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-        )
-        .bind(p.account_id)
-        .bind(p.workspace_id)
-        .bind(p.name)
-        .bind(p.description)
-        .bind(p.flow_type)
-        .bind(&graph)
-        .bind(&vars)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let event = audit::record(
-            &mut tx,
-            audit::NewEvent::system(p.account_id, "package.create", "package", Some(id))
-                .after(serde_json::json!({"name": p.name, "flow_type": p.flow_type})),
-        )
-        .await?;
-        sqlx::query(
-            "INSERT INTO package_versions (package_id, version, name, description, data_flow_json, variables_json, created_at, audit_event_id) \
-             VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(p.name)
-        .bind(p.description)
-        .bind(&graph)
-        .bind(&vars)
-        .bind(now)
-        .bind(event)
-        .execute(&mut *tx)
-        .await?;
-        search::index(
-            &mut tx,
-            search::Kind::Package,
-            id,
-            p.account_id,
-            p.name,
-            &format!("{} {}", p.flow_type, p.description),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     pub async fn list_packages(
         &self,
         account_id: i64,
@@ -188,44 +151,5 @@ impl Store {
             data_flow_json: serde_json::from_str(&graph).unwrap_or(Value::Null),
             variables: serde_json::from_str(&vars).unwrap_or(Value::Null),
         })
-    }
-}
-
-impl Store {
-    /// Sets a package's status (`active` or `archived`), bumping its version; audited.
-    pub async fn set_package_status(&self, account_id: i64, id: i64, status: &str) -> Result<()> {
-        if !STATUSES.contains(&status) {
-            return Err(CatalogError::invalid(
-                "status",
-                "use `active` or `archived`",
-            ));
-        }
-        let mut tx = self.begin().await?;
-        let before: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT status FROM packages WHERE id = $1 AND account_id = $2{}",
-            self.for_update()
-        )))
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let before = before.ok_or_else(|| CatalogError::not_found("package", id))?;
-        sqlx::query(
-            "UPDATE packages SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3",
-        )
-        .bind(status)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut tx,
-            audit::NewEvent::system(account_id, "package.status", "package", Some(id))
-                .before(serde_json::json!({"status": before}))
-                .after(serde_json::json!({"status": status})),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
