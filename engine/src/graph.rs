@@ -21,14 +21,12 @@ pub struct GraphSummary {
 
 /// The component's type and body, whichever of the two shapes it has.
 pub fn component_parts(c: &Value) -> Option<(String, &Value)> {
-    let obj = c.as_object()?;
-    if let Some(t) = obj.get("type").and_then(Value::as_str) {
-        return Some((t.to_string(), c));
-    }
-    match obj.iter().next() {
-        Some((k, body)) if obj.len() == 1 && body.is_object() => Some((k.clone(), body)),
-        _ => None,
-    }
+    let (kind, _) = crate::package::split_component(c)?;
+    let body = match c.get(kind) {
+        Some(body) if c.get("type").is_none() => body,
+        _ => c,
+    };
+    Some((kind.to_string(), body))
 }
 
 impl GraphSummary {

@@ -1,10 +1,27 @@
-//! Packages as data: the component catalog, graph summaries, and (in later issues)
-//! validation, compilation to a query plan, and execution.
+//! Packages as data: the component catalog, the typed package model, and validation by
+//! compiling a package to Apache DataFusion logical plans (execution of those plans comes
+//! next).
 //!
-//! What this layer must never do: touch the control-plane store or speak MCP. It takes a
-//! package's `data_flow_json` and answers questions about it.
+//! What this layer must never do: touch the control-plane store, speak MCP (its messages
+//! name components and properties, never a tool or an argument), or read more of a source
+//! than its schema while validating. Connections, packages and source schemas come through
+//! traits the caller implements ([`validate::Inventory`], [`validate::SchemaSource`]).
 //!
-//! Read first: [`graph::GraphSummary`], [`components::SUGGESTIONS`].
+//! Read first: [`components::CATALOG`] (the component types, as data),
+//! [`package::Package`] (a `data_flow_json` as types), [`validate::validate`] (the checks,
+//! returning [`Finding`]s), and [`connection_types::CONNECTION_TYPES`] (the one table of
+//! connection types).
 
 pub mod components;
+pub mod connection_types;
+mod finding;
 pub mod graph;
+pub mod package;
+pub mod schema;
+pub mod validate;
+
+/// For implementors of [`validate::Inventory`] and [`validate::SchemaSource`].
+pub use async_trait::async_trait;
+/// Arrow, as the engine uses it, for [`validate::SchemaSource`] implementations.
+pub use datafusion::arrow;
+pub use finding::{Finding, Severity};
