@@ -41,7 +41,10 @@ async fn every_tool_has_schemas_annotations_and_a_description() {
     let m = c.request("tools/list", json!({})).await.message();
     let tools = m["result"]["tools"].as_array().unwrap();
     let size = serde_json::to_string(&m["result"]).unwrap().len();
-    assert!(size < 32 * 1024, "tools/list is {size} bytes");
+    assert!(
+        size <= 40 * 1024,
+        "tools/list is {size} bytes (the context budget: tests/context_budget.rs)"
+    );
     for t in tools {
         let name = t["name"].as_str().unwrap();
         assert_eq!(t["inputSchema"]["type"], json!("object"), "{name}");

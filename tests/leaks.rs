@@ -185,6 +185,69 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
         responses.push(c.call("discover_schema", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog"})).await);
         responses.push(c.call("preview_data", json!({"connection_id": id, "table_name": "pg_database", "schema_name": "pg_catalog", "row_count": 5})).await);
     }
+    // Package authoring over these connections: validation reaches each source's driver
+    // (secrets in play), and the audit trail and versions echo what was written.
+    let created = c
+        .call(
+            "create_package",
+            json!({"name": "leaky pipeline", "flow_type": "dataflow", "components": [
+                {"database_source_component": {"id": "src", "name": "src", "connection_id": 6, "table": "pg_database", "schema": "pg_catalog"}},
+                {"filter_component": {"id": "f", "name": "f", "predicate": "datname <> 'x'"}},
+                {"database_source_component": {"id": "src2", "name": "src2", "connection_id": 2, "table": "t"}},
+                {"cloud_storage_source_component": {"id": "src3", "name": "src3", "connection_id": 9, "path": "people.csv"}}
+            ], "edges": [{"source": "src", "target": "f"}]}),
+        )
+        .await;
+    let pid = created["structuredContent"]["package_id"]
+        .as_i64()
+        .expect("created");
+    responses.push(created);
+    called.push("create_package");
+    let package_calls: Vec<(&str, Value)> = vec![
+        ("list_component_types", json!({})),
+        (
+            "describe_component_type",
+            json!({"name": "postgres_source"}),
+        ),
+        ("validate_package", json!({"package_id": pid})),
+        ("clone_package", json!({"package_id": pid})),
+        (
+            "add_package_components",
+            json!({"package_id": pid, "components": [{"limit_component": {"id": "l", "name": "l", "count": 5}}], "edges": [{"source": "f", "target": "l"}]}),
+        ),
+        (
+            "update_package_components",
+            json!({"package_id": pid, "updates": [{"component_name": "src2", "updates": {"table": "u"}}]}),
+        ),
+        (
+            "update_package_edges",
+            json!({"package_id": pid, "edges": [{"source": "src", "target": "f"}]}),
+        ),
+        (
+            "remove_package_components",
+            json!({"package_id": pid, "component_names": ["l"]}),
+        ),
+        (
+            "rename_package",
+            json!({"package_id": pid, "name": "renamed"}),
+        ),
+        (
+            "manage_package_variables",
+            json!({"package_id": pid, "set": {"since": "2026-01-01"}}),
+        ),
+        ("list_package_versions", json!({"package_id": pid})),
+        (
+            "get_package_version",
+            json!({"package_id": pid, "version": 2}),
+        ),
+        ("revert_package", json!({"package_id": pid, "version": 1})),
+        ("delete_package", json!({"package_id": pid})),
+        ("list_audit_events", json!({"limit": 100})),
+    ];
+    for (name, args) in package_calls {
+        called.push(name);
+        responses.push(c.call(name, args).await);
+    }
     // A connection whose tunnel cannot even be configured (no ssh_user) fails as a result
     // that names the field, not as a tool error.
     let tunnel = c.call("test_connection", json!({"connection_id": 1})).await;

@@ -87,9 +87,15 @@ impl Drop for McpServer {
 
 impl McpServer {
     pub async fn start(data: &Path, account: &str, token: &str) -> McpServer {
+        Self::start_with(data, account, token, &[]).await
+    }
+
+    /// As [`McpServer::start`], with more `serve` arguments (e.g. `--database-url`).
+    pub async fn start_with(data: &Path, account: &str, token: &str, extra: &[&str]) -> McpServer {
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(extra)
             .env("PIPEWRIGHT_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -142,6 +148,18 @@ impl McpServer {
             r = r.header("mcp-session-id", &self.session);
         }
         r.send().await.unwrap()
+    }
+
+    /// `tools/call` that must succeed; its `structuredContent`.
+    pub async fn ok(&self, name: &str, args: Value) -> Value {
+        let body = self.call(name, args).await;
+        let msg = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .chain(std::iter::once(body.as_str()))
+            .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .unwrap_or_else(|| panic!("{name}: no JSON in {body}"));
+        msg["result"]["structuredContent"].clone()
     }
 
     /// `tools/call` that must succeed; the raw response body.

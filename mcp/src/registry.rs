@@ -107,9 +107,12 @@ where
 {
     let input = schema_for_input::<A>()
         .unwrap_or_else(|e| panic!("tool {} has a bad input schema: {e}", meta.name));
-    let input = Arc::new(portable(&input));
-    let output: Arc<JsonObject> = Arc::new(portable(&schema_for_output::<O>()));
-    let annotations = ToolAnnotations::with_title(meta.title)
+    let input = Arc::new(lean(&portable(&input), Docs::Keep));
+    // A model reads the input schema; the output schema is for clients that validate
+    // `structuredContent`, so it goes without prose.
+    let output: Arc<JsonObject> = Arc::new(lean(&portable(&schema_for_output::<O>()), Docs::Drop));
+    // The title is the tool's own (`title`); annotations need not repeat it.
+    let annotations = ToolAnnotations::new()
         .read_only(meta.effect.is_read_only())
         .destructive(meta.effect == Effect::WriteDestructive)
         .idempotent(meta.effect != Effect::WriteDestructive)
@@ -137,6 +140,70 @@ where
         definition,
         handler,
     }
+}
+
+/// Whether a schema keeps its `description`s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Docs {
+    Keep,
+    Drop,
+}
+
+/// A schema without what costs an assistant's context and tells it nothing: schemars'
+/// type-name `title`s, numeric `format`s (`int64`, `double`, …) and, for output schemas,
+/// `$schema`, every `description` and the `required` lists. Walks keywords only, so a property that happens
+/// to be called `description` or `title` stays.
+fn lean(schema: &JsonObject, docs: Docs) -> JsonObject {
+    fn sub(v: &Value, docs: Docs) -> Value {
+        match v {
+            Value::Object(o) => Value::Object(lean(o, docs)),
+            other => other.clone(),
+        }
+    }
+    schema
+        .iter()
+        .filter(|(k, v)| match k.as_str() {
+            // Input schemas keep their dialect (2020-12, SEP-1613): older clients need it.
+            "$schema" => docs == Docs::Keep,
+            "title" => false,
+            "description" => docs == Docs::Keep,
+            // Which result fields are always present is for validators, not for a model;
+            // types stay, so `structuredContent` is still checked.
+            "required" if docs == Docs::Drop => !v.is_array(),
+            "format" => !v.as_str().is_some_and(|f| {
+                matches!(
+                    f,
+                    "int8"
+                        | "int16"
+                        | "int32"
+                        | "int64"
+                        | "uint"
+                        | "uint8"
+                        | "uint16"
+                        | "uint32"
+                        | "uint64"
+                        | "double"
+                        | "float"
+                )
+            }),
+            _ => true,
+        })
+        .map(|(k, v)| {
+            let v = match v {
+                _ if SCHEMA_VALUED.contains(&k.as_str()) || k == "additionalProperties" => {
+                    sub(v, docs)
+                }
+                Value::Object(m) if SCHEMA_MAPS.contains(&k.as_str()) => {
+                    Value::Object(m.iter().map(|(k, v)| (k.clone(), sub(v, docs))).collect())
+                }
+                Value::Array(a) if SCHEMA_LISTS.contains(&k.as_str()) => {
+                    Value::Array(a.iter().map(|v| sub(v, docs)).collect())
+                }
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// Schema keywords whose value is itself a schema, or a map or list of schemas.

@@ -100,8 +100,13 @@ impl PipewrightServer {
             }
         };
         p.read_only |= self.shared.read_only;
-        if p.client_name.is_none() {
-            p.client_name = ctx.peer.peer_info().map(|i| i.client_info.name.clone());
+        if let Some(info) = ctx.peer.peer_info() {
+            if p.client_name.is_none() {
+                p.client_name = Some(info.client_info.name.clone());
+            }
+            if p.client_version.is_none() {
+                p.client_version = Some(info.client_info.version.clone());
+            }
         }
         Ok(p)
     }
@@ -155,8 +160,10 @@ impl ServerHandler for PipewrightServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let principal = self.principal(&ctx).await?;
+        let mut principal = self.principal(&ctx).await?;
         let name = request.name.as_ref();
+        // Every change the tool makes is audited under its name.
+        principal.tool = Some(name.to_string());
         let Some(spec) = self.shared.registry.get(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool `{name}`; tools/list shows the available tools"),

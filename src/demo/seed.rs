@@ -124,7 +124,7 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
                 json!([
                     {"database_source_component": {"id": "c1", "name": "orders", "connection_id": shop_db, "table": "orders"}},
                     {"select_component": {"id": "c2", "name": "pick_columns", "fields": ["id", "customer_id", "ordered_at", "total"]}},
-                    {"postgres_destination_component": {"id": "c3", "name": "warehouse_orders", "connection_id": warehouse, "table": "orders", "operation": "merge"}}
+                    {"postgres_destination_component": {"id": "c3", "name": "warehouse_orders", "connection_id": warehouse, "table": "orders", "operation": "merge", "merge_keys": ["id"]}}
                 ]),
                 &[("c1", "c2"), ("c2", "c3")],
             ),
@@ -160,8 +160,8 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
                 json!([
                     {"database_source_component": {"id": "c1", "name": "orders", "connection_id": shop_db, "table": "orders"}},
                     {"database_source_component": {"id": "c2", "name": "customers", "connection_id": shop_db, "table": "customers"}},
-                    {"join_component": {"id": "c3", "name": "orders_with_country", "on": "orders.customer_id = customers.id"}},
-                    {"aggregate_component": {"id": "c4", "name": "per_day", "group_by": ["date(ordered_at)", "country"], "measures": ["sum(total)"]}},
+                    {"join_component": {"id": "c3", "name": "orders_with_country", "join_type": "inner", "on": "orders.customer_id = customers.id"}},
+                    {"aggregate_component": {"id": "c4", "name": "per_day", "group_by": ["date_trunc('day', ordered_at) AS day", "country"], "measures": ["sum(total) AS revenue"]}},
                     {"postgres_destination_component": {"id": "c5", "name": "revenue_daily", "connection_id": warehouse, "table": "revenue_daily"}}
                 ]),
                 &[("c1", "c3"), ("c2", "c3"), ("c3", "c4"), ("c4", "c5")],
@@ -193,7 +193,13 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
             name: "Legacy CRM export",
             description: "Old export kept for reference",
             flow_type: "dataflow",
-            data_flow_json: graph(json!([{"cloud_storage_source_component": {"id": "c1", "name": "legacy", "connection_id": files, "path": "legacy_customers_latin1.csv"}}]), &[]),
+            data_flow_json: graph(
+                json!([
+                    {"cloud_storage_source_component": {"id": "c1", "name": "legacy", "connection_id": files, "path": "legacy_customers_latin1.csv", "encoding": "ISO-8859-1"}},
+                    {"cloud_storage_destination_component": {"id": "c2", "name": "legacy_copy", "connection_id": files, "path": "exports/legacy_customers.csv", "record_type": "delimited"}}
+                ]),
+                &[("c1", "c2")],
+            ),
             variables: json!({}),
         })
         .await?;

@@ -175,8 +175,7 @@ fn router(
     // rmcp's own idle timer counts only messages, so it would end a session whose client
     // merely holds its stream open: it stays, long, as a backstop.
     let mut manager = LocalSessionManager::default();
-    manager.session_config.keep_alive =
-        Some(Duration::from_secs(cfg.session_idle_secs.max(3600)));
+    manager.session_config.keep_alive = Some(Duration::from_secs(cfg.session_idle_secs.max(3600)));
     let manager = Arc::new(manager);
     let sessions = Sessions::new(
         manager.clone(),

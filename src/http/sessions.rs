@@ -188,14 +188,7 @@ impl Sessions {
     /// that has been unrecorded here for longer than the orphan grace.
     pub async fn sweep(&self) {
         let now = Instant::now();
-        let held: Vec<Arc<str>> = self
-            .manager
-            .sessions
-            .read()
-            .await
-            .keys()
-            .cloned()
-            .collect();
+        let held: Vec<Arc<str>> = self.manager.sessions.read().await.keys().cloned().collect();
         let grace = ORPHAN_GRACE.max(self.limits.idle);
         let (expired, orphaned) = {
             let mut st = self.lock();
@@ -239,7 +232,11 @@ impl Sessions {
         // Closed sessions' workers finish on their own tasks a moment later: trim now and
         // once more on the next sweep, when their memory has been freed too.
         let closed = expired.len() + orphaned.len() > 0;
-        if closed || self.trim_again.swap(closed, std::sync::atomic::Ordering::Relaxed) {
+        if closed
+            || self
+                .trim_again
+                .swap(closed, std::sync::atomic::Ordering::Relaxed)
+        {
             // Maps keep the capacity of their busiest moment; give it back with the rest.
             self.manager.sessions.write().await.shrink_to_fit();
             {

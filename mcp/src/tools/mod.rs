@@ -3,11 +3,13 @@
 //! the order `tools/list` shows them; [`lookup`] is how every tool pages a list and finds
 //! one of the account's resources.
 
+pub mod audit;
 pub mod conformance;
 pub mod database;
 pub mod files;
 pub mod inventory;
 pub mod lookup;
+pub mod packages;
 pub mod schedules;
 
 use crate::registry::{DuplicateTool, Registry};
@@ -19,7 +21,9 @@ pub fn registry(conformance_fixtures: bool) -> Result<Registry, DuplicateTool> {
     let mut all = inventory::tools();
     all.extend(database::tools());
     all.extend(files::tools());
+    all.extend(packages::tools());
     all.extend(schedules::tools());
+    all.extend(audit::tools());
     if conformance_fixtures {
         all.extend(conformance::tools());
     }
