@@ -393,7 +393,7 @@ async fn a_package_with_an_enabled_schedule_cannot_be_archived() {
     assert!(refused, "no demo package had an enabled schedule");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_clients_editing_one_package_lose_nothing() {
     let (s, mut c) = demo().await;
     let spec = orders_pipeline(&mut c, "total > 100").await;
@@ -409,70 +409,7 @@ async fn twenty_clients_editing_one_package_lose_nothing() {
         .unwrap()
         .trim()
         .to_string();
-    let url = s.url("demo");
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let (url, token) = (url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut c = Session::open(&url, &token).await;
-            // Half pass the version they saw first: some of those must conflict.
-            let expected = if i % 2 == 0 {
-                Some(
-                    c.ok("get_package", json!({"package_id": pid})).await["version"]
-                        .as_i64()
-                        .unwrap(),
-                )
-            } else {
-                None
-            };
-            let args = match i % 3 {
-                0 => json!({"package_id": pid, "set": {format!("v{i}"): i}}),
-                1 => json!({"package_id": pid, "set": {format!("v{i}"): i}}),
-                _ => json!({"package_id": pid, "set": {format!("v{i}"): i}}),
-            };
-            let mut args = args;
-            if let Some(v) = expected {
-                args["expected_version"] = json!(v);
-            }
-            let r = c.call("manage_package_variables", args).await;
-            (i, r["isError"] != json!(true), r)
-        }));
-    }
-    let mut accepted = Vec::new();
-    let mut conflicts = 0;
-    for t in tasks {
-        let (i, ok, r) = t.await.unwrap();
-        if ok {
-            accepted.push(i);
-        } else {
-            let text = r["content"][0]["text"].as_str().unwrap();
-            assert!(text.contains("conflict"), "{text}");
-            assert_eq!(
-                i % 2,
-                0,
-                "only callers with expected_version may be refused"
-            );
-            conflicts += 1;
-        }
-    }
-    assert!(
-        accepted.len() >= 10,
-        "every caller without expected_version lands"
-    );
-    let p = c.ok("get_package", json!({"package_id": pid})).await;
-    assert_eq!(
-        p["version"],
-        json!(1 + accepted.len() as i64),
-        "one version per accepted change"
-    );
-    for i in &accepted {
-        assert_eq!(
-            p["variables"][format!("v{i}")],
-            json!(i),
-            "change {i} was lost"
-        );
-    }
-    assert_eq!(accepted.len() + conflicts, 20);
+    support::twenty_concurrent_editors(&s.url("demo"), &token, pid).await;
 }
 
 #[tokio::test]

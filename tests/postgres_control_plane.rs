@@ -130,3 +130,29 @@ async fn serve_demo_with_a_postgres_control_plane() {
     let ws = s3.ok("list_workspaces", json!({})).await;
     assert_eq!(ws["total"], json!(3), "demo seeded twice: {ws}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_clients_editing_one_package_on_postgres_lose_nothing() {
+    let Some(db) = TempDatabase::create().await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let args = ["--database-url", db.url.as_str()];
+    let mut server = Server::start_with(Options {
+        extra_args: &args,
+        data_dir: Some(data.path().to_path_buf()),
+        ..Default::default()
+    });
+    let token = server.demo_token();
+    let mut c = Session::open(&server.url("demo"), &token).await;
+    let created = c
+        .ok(
+            "create_package",
+            json!({"name": "contended", "flow_type": "dataflow", "components": [
+                {"filter_component": {"name": "big", "predicate": "total > 100"}}
+            ]}),
+        )
+        .await;
+    let pid = created["package_id"].as_i64().unwrap();
+    twenty_concurrent_editors(&server.url("demo"), &token, pid).await;
+}

@@ -13,19 +13,8 @@ use crate::{
 };
 
 /// Connection types and the family each belongs to. Data, so a new vendor is one line.
-pub const TYPES: &[(&str, Family)] = &[
-    ("postgres", Family::Database),
-    ("mysql", Family::Database),
-    ("mariadb", Family::Database),
-    ("mssql", Family::Database),
-    ("sqlite", Family::Database),
-    ("s3", Family::File),
-    ("gcs", Family::File),
-    ("azure", Family::File),
-    ("local", Family::File),
-    ("sftp", Family::File),
-    ("http", Family::File),
-];
+pub use connectors::connection_types::Family;
+use connectors::connection_types::{connection_type, CONNECTION_TYPES};
 
 /// Field names that must never be stored in clear (they go to the sealed part).
 const SECRET_WORDS: &[&str] = &[
@@ -38,24 +27,9 @@ const SECRET_WORDS: &[&str] = &[
     "access_key",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    Database,
-    File,
-}
-
-impl Family {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::Database => "database",
-            Family::File => "file",
-        }
-    }
-}
-
+/// Which family stores connections of type `kind`; `None` for a type nobody serves.
 pub fn family_of(kind: &str) -> Option<Family> {
-    TYPES.iter().find(|(t, _)| *t == kind).map(|(_, f)| *f)
+    connection_type(kind).map(|t| t.family)
 }
 
 /// The list view: what `list_connections` returns.
@@ -129,7 +103,7 @@ fn from_row(r: &AnyRow) -> Result<Connection> {
 impl Store {
     pub async fn create_connection(&self, sealer: &Sealer, c: NewConnection<'_>) -> Result<i64> {
         let family = family_of(c.kind).ok_or_else(|| {
-            let known: Vec<_> = TYPES.iter().map(|(t, _)| *t).collect();
+            let known: Vec<_> = CONNECTION_TYPES.iter().map(|t| t.kind).collect();
             CatalogError::invalid(
                 "type",
                 format!(

@@ -8,6 +8,7 @@
 //!
 //! Read first: [`Connections`], [`database::DatabaseDriver`], [`DriverError`].
 
+pub mod connection_types;
 pub mod connections;
 pub mod database;
 pub mod error;

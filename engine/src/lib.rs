@@ -13,7 +13,8 @@
 //! connection types).
 
 pub mod components;
-pub mod connection_types;
+/// The one table of connection types, shared with the control plane.
+pub use connectors::connection_types;
 mod finding;
 pub mod graph;
 pub mod package;

@@ -434,3 +434,92 @@ pub async fn connection_id(c: &mut Session, name: &str) -> i64 {
         .as_i64()
         .unwrap()
 }
+
+/// Twenty clients edit one package at once with mixed tools (variables, new components,
+/// renames, component updates); half pass the version they read first. Asserts no
+/// accepted change is lost, one version per accepted change, one audit event each, and
+/// that refusals are reported as conflicts. The package must have a component `big`.
+pub async fn twenty_concurrent_editors(url: &str, token: &str, package_id: i64) {
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (url, token) = (url.to_string(), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut c = Session::open(&url, &token).await;
+            let (tool, mut args) = match i % 4 {
+                0 => ("manage_package_variables", json!({"package_id": package_id, "set": {format!("v{i}"): i}})),
+                1 => ("add_package_components", json!({"package_id": package_id,
+                      "components": [{"limit_component": {"name": format!("lim{i}"), "count": i + 1}}]})),
+                2 => ("rename_package", json!({"package_id": package_id, "name": format!("renamed by {i}")})),
+                _ => ("update_package_components", json!({"package_id": package_id,
+                      "updates": [{"component_name": "big", "updates": {"predicate": format!("total > {i}")}}]})),
+            };
+            if i % 2 == 0 {
+                let seen = c.ok("get_package", json!({"package_id": package_id})).await["version"].clone();
+                args["expected_version"] = seen;
+            }
+            let r = c.call(tool, args).await;
+            (i, r)
+        }));
+    }
+    let mut accepted = Vec::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        if r["isError"] == json!(true) {
+            let text = r["content"][0]["text"].as_str().unwrap();
+            assert!(text.contains("\"conflict\""), "{i}: {text}");
+            assert_eq!(
+                i % 2,
+                0,
+                "a caller without expected_version was refused: {text}"
+            );
+        } else {
+            assert_eq!(r["structuredContent"]["changed"], json!(true), "{r}");
+            accepted.push(i);
+        }
+    }
+    assert!(
+        accepted.len() >= 10,
+        "every caller without expected_version lands"
+    );
+    let mut c = Session::open(url, token).await;
+    let p = c
+        .ok(
+            "get_package",
+            json!({"package_id": package_id, "include_full_graph": true}),
+        )
+        .await;
+    assert_eq!(
+        p["version"],
+        json!(1 + accepted.len() as i64),
+        "one version per accepted change: {p}"
+    );
+    let graph = p["data_flow_json"].to_string();
+    for i in &accepted {
+        match i % 4 {
+            0 => assert_eq!(p["variables"][format!("v{i}")], json!(i), "change {i} lost"),
+            1 => assert!(
+                graph.contains(&format!("\"lim{i}\"")),
+                "component of {i} lost"
+            ),
+            _ => {}
+        }
+    }
+    let versions = c
+        .ok(
+            "list_package_versions",
+            json!({"package_id": package_id, "limit": 100}),
+        )
+        .await;
+    assert_eq!(versions["total"], json!(1 + accepted.len() as i64));
+    let events = c
+        .ok(
+            "list_audit_events",
+            json!({"target_type": "package", "target_id": package_id, "limit": 100}),
+        )
+        .await;
+    assert_eq!(
+        events["total"],
+        json!(1 + accepted.len() as i64),
+        "one audit event per change"
+    );
+}

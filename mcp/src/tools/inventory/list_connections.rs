@@ -1,6 +1,7 @@
 //! `list_connections`: the account's connections, filtered by type or family.
 
-use catalog::connections::{family_of, ConnectionSummary, TYPES};
+use catalog::connections::{family_of, ConnectionSummary};
+use connectors::connection_types::CONNECTION_TYPES;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +55,7 @@ async fn list_connections(
         .filter(|s| !s.is_empty());
     if let Some(f) = filter {
         if f != "database" && f != "file" && family_of(f).is_none() {
-            let known: Vec<_> = TYPES.iter().map(|(t, _)| *t).collect();
+            let known: Vec<_> = CONNECTION_TYPES.iter().map(|t| t.kind).collect();
             return Err(ToolError::invalid(
                 "connection_type_filter",
                 format!(

@@ -1,6 +1,8 @@
 //! The one table of connection types: family, SQL dialect, and the components that suit
-//! each. `get_connection`'s suggested components, the component catalog's connection
-//! checks and (next) the engine's dialect choice all read it, so a new vendor is one row.
+//! each. The control plane (which types exist, which family stores them), the component
+//! catalog's connection checks, `get_connection`'s suggested components and (next) the
+//! engine's dialect choice all read it, so a new vendor is one row. It lives here, at the
+//! bottom, because the drivers are what give a type its meaning.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
