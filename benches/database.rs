@@ -13,42 +13,15 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{add_connection, bench_account, percentile, McpServer};
-use tokio_postgres::NoTls;
+use support::{
+    add_connection, bench_account, percentile, pg_admin_url, pg_connect, pg_db_url, run_bench,
+    McpServer,
+};
 
 const ITERATIONS: usize = 300;
 
-fn admin_url() -> String {
-    std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn db_url(db: &str) -> String {
-    format!("{}/{db}", admin_url().rsplit_once('/').unwrap().0)
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
-    tokio::spawn(conn);
-    c
-}
-
-fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run());
-}
-
 async fn run() {
-    let admin = connect(&admin_url()).await;
+    let admin = pg_connect(&pg_admin_url()).await;
     let stamp = std::process::id();
     let shop = format!("pw_bench_shop_{stamp}");
     let wide = format!("pw_bench_wide_{stamp}");
@@ -73,7 +46,7 @@ async fn run() {
 async fn measure(shop: String, wide: String) {
     let (shop, wide) = (shop.as_str(), wide.as_str());
     // ---- data: 10,000 orders of mixed types; 10,000 one-column tables.
-    let c = connect(&db_url(shop)).await;
+    let c = pg_connect(&pg_db_url(shop)).await;
     c.batch_execute(
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id integer, status text, total numeric(12,2),
                               ordered_at timestamptz, shipped boolean, note varchar(200), weight double precision);
@@ -84,7 +57,7 @@ async fn measure(shop: String, wide: String) {
     )
     .await
     .unwrap();
-    let w = connect(&db_url(wide)).await;
+    let w = pg_connect(&pg_db_url(wide)).await;
     // A thousand tables per transaction (each CREATE holds a lock until commit).
     for batch in 0..10 {
         w.batch_execute(&format!(
@@ -220,4 +193,8 @@ async fn measure(shop: String, wide: String) {
             "not met"
         }
     );
+}
+
+fn main() {
+    run_bench(run);
 }

@@ -13,31 +13,16 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{add_connection, bench_account, percentile, McpServer};
-use tokio_postgres::NoTls;
+use support::{
+    add_connection, bench_account, percentile, pg_admin_url, pg_connect, pg_db_url, run_bench,
+    McpServer,
+};
 
 const VALIDATIONS: usize = 40;
 const UPDATES: usize = 300;
 
 fn env(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set; run scripts/bench"))
-}
-
-fn admin_url() -> String {
-    std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn db_url(db: &str) -> String {
-    format!("{}/{db}", admin_url().rsplit_once('/').unwrap().0)
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
-    tokio::spawn(conn);
-    c
 }
 
 /// A source → filter → select chain naming its columns `id` and `amount`.
@@ -120,20 +105,8 @@ where
     t
 }
 
-fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run());
-}
-
 async fn run() {
-    let admin = connect(&admin_url()).await;
+    let admin = pg_connect(&pg_admin_url()).await;
     let stamp = std::process::id();
     let (shop, control) = (
         format!("pw_bench_pkg_{stamp}"),
@@ -157,7 +130,7 @@ async fn run() {
 }
 
 async fn measure(shop: String, control: String) {
-    connect(&db_url(&shop))
+    pg_connect(&pg_db_url(&shop))
         .await
         .batch_execute(
             "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id integer, total numeric(12,2), status text);
@@ -243,7 +216,7 @@ async fn measure(shop: String, control: String) {
 
     println!("\nupdate_package_components, {UPDATES} sequential calls by one client (each: lock, edit, version, audit)");
     println!("control plane | updates/s | list_workspaces/s | ratio");
-    for (label, url) in [("SQLite", None), ("PostgreSQL", Some(db_url(&control)))] {
+    for (label, url) in [("SQLite", None), ("PostgreSQL", Some(pg_db_url(&control)))] {
         let data = tempfile::tempdir().unwrap();
         let d = data.path();
         if let Some(u) = &url {
@@ -281,4 +254,8 @@ async fn measure(shop: String, control: String) {
         );
         std::env::remove_var("PIPEWRIGHT_DATABASE_URL");
     }
+}
+
+fn main() {
+    run_bench(run);
 }

@@ -174,3 +174,37 @@ impl McpServer {
         body
     }
 }
+
+/// The PostgreSQL server the benchmarks use (`PIPEWRIGHT_TEST_POSTGRES_URL`, default the
+/// machine's own).
+pub fn pg_admin_url() -> String {
+    std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The URL of database `db` on that server.
+pub fn pg_db_url(db: &str) -> String {
+    format!("{}/{db}", pg_admin_url().rsplit_once('/').unwrap().0)
+}
+
+pub async fn pg_connect(url: &str) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
+    tokio::spawn(conn);
+    c
+}
+
+/// Runs a benchmark's body on two worker threads (like the server's machine); nothing
+/// when cargo only lists benchmarks.
+pub fn run_bench<F: std::future::Future>(body: impl FnOnce() -> F) {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(body());
+}

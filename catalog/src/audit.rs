@@ -241,28 +241,13 @@ impl Store {
         if let Some(v) = filter.until_ms {
             f.int("at < {}", v);
         }
-        let total: i64 = f
-            .query(format!(
-                "SELECT COUNT(*) AS n FROM audit_events{}",
-                f.where_sql()
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = f
-            .query(format!(
-                "SELECT {COLS} FROM audit_events{} ORDER BY id DESC{}",
-                f.where_sql(),
-                page.sql()
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(Page {
-            items: rows.iter().map(from_row).collect::<Result<_>>()?,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        f.page(
+            &self.pool,
+            (COLS, "audit_events", "id DESC"),
+            page,
+            from_row,
+        )
+        .await
     }
 
     /// The newest `limit` events of the account.

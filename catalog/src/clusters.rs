@@ -100,26 +100,15 @@ impl Store {
         if let Some(s) = status {
             f.text("status = {}", s);
         }
-        let total: i64 = f
-            .query(format!(
-                "SELECT COUNT(*) AS n FROM clusters{}",
-                f.where_sql()
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = f
-            .query(format!(
-                "SELECT id, name, status, type, nodes, region, terminate_on_idle, time_to_idle, created_at, available_since, terminated_at, updated_at \
-                 FROM clusters{} ORDER BY id{}",
-                f.where_sql(),
-                page.sql()
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-        let items = rows
-            .iter()
-            .map(|r| {
+        f.page(
+            &self.pool,
+            (
+                "id, name, status, type, nodes, region, terminate_on_idle, time_to_idle, created_at, available_since, terminated_at, updated_at",
+                "clusters",
+                "id",
+            ),
+            page,
+            |r| {
                 Ok(Cluster {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
@@ -134,13 +123,8 @@ impl Store {
                     terminated_at: crate::time::rfc3339_opt(r.try_get("terminated_at")?),
                     updated_at: crate::time::rfc3339(r.try_get("updated_at")?),
                 })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+            },
+        )
+        .await
     }
 }

@@ -220,39 +220,20 @@ impl Store {
                 f.text("type = {}", t);
             }
         }
-        let total: i64 = f
-            .query(format!(
-                "SELECT COUNT(*) AS n FROM connections{}",
-                f.where_sql()
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = f
-            .query(format!(
-                "SELECT id, name, type, status FROM connections{} ORDER BY id{}",
-                f.where_sql(),
-                page.sql()
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-        let items = rows
-            .iter()
-            .map(|r| {
+        f.page(
+            &self.pool,
+            ("id, name, type, status", "connections", "id"),
+            page,
+            |r| {
                 Ok(ConnectionSummary {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
                     kind: r.try_get("type")?,
                     status: r.try_get("status")?,
                 })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+            },
+        )
+        .await
     }
 
     pub async fn connection(&self, account_id: i64, id: i64) -> Result<Connection> {

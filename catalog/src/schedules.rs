@@ -102,29 +102,8 @@ impl Store {
         if let Some(e) = enabled {
             f.int("enabled = {}", i64::from(e));
         }
-        let total: i64 = f
-            .query(format!(
-                "SELECT COUNT(*) AS n FROM schedules{}",
-                f.where_sql()
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = f
-            .query(format!(
-                "SELECT {COLS} FROM schedules{} ORDER BY id{}",
-                f.where_sql(),
-                page.sql()
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-        let items = rows.iter().map(from_row).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        f.page(&self.pool, (COLS, "schedules", "id"), page, from_row)
+            .await
     }
 
     pub async fn schedule(&self, account_id: i64, id: i64) -> Result<Schedule> {

@@ -319,6 +319,39 @@ impl Filters {
             format!(" WHERE {}", self.clauses.join(" AND "))
         }
     }
+    /// One page of `SELECT cols FROM from [WHERE …] ORDER BY order`, with the count of
+    /// every row the filters match, each row read by `row`.
+    pub async fn page<T>(
+        &self,
+        pool: &sqlx::AnyPool,
+        (cols, from, order): (&str, &str, &str),
+        page: crate::PageRequest,
+        row: impl Fn(&sqlx::any::AnyRow) -> crate::Result<T>,
+    ) -> crate::Result<crate::Page<T>> {
+        use sqlx::Row;
+        let total: i64 = self
+            .query(format!(
+                "SELECT COUNT(*) AS n FROM {from}{}",
+                self.where_sql()
+            ))
+            .fetch_one(pool)
+            .await?
+            .try_get("n")?;
+        let rows = self
+            .query(format!(
+                "SELECT {cols} FROM {from}{} ORDER BY {order}{}",
+                self.where_sql(),
+                page.sql()
+            ))
+            .fetch_all(pool)
+            .await?;
+        Ok(crate::Page {
+            items: rows.iter().map(row).collect::<crate::Result<_>>()?,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
     pub fn query<'q>(&self, sql: String) -> Query<'q, Any, AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for b in &self.binds {

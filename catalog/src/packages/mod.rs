@@ -109,29 +109,8 @@ impl Store {
         if let Some(v) = filter.workspace_id {
             f.int("p.workspace_id = {}", v);
         }
-        let total: i64 = f
-            .query(format!(
-                "SELECT COUNT(*) AS n FROM packages p{}",
-                f.where_sql()
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = f
-            .query(format!(
-                "SELECT {COLS} FROM packages p{} ORDER BY p.id{}",
-                f.where_sql(),
-                page.sql()
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-        let items = rows.iter().map(summary).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        f.page(&self.pool, (COLS, "packages p", "p.id"), page, summary)
+            .await
     }
 
     pub async fn package(&self, account_id: i64, id: i64) -> Result<Package> {
