@@ -28,10 +28,13 @@ impl TempDatabase {
             }
             Err(e) => panic!("PostgreSQL is required but not reachable at {admin_url}: {e}"),
         };
+        // Tests of this file run at once: a counter keeps their databases apart.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!(
-            "pw_e2e_{}_{}",
+            "pw_e2e_{}_{}_{}",
             std::process::id(),
-            chrono::Utc::now().timestamp_millis()
+            chrono::Utc::now().timestamp_millis(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         admin
             .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))

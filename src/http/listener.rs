@@ -44,6 +44,9 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// Sockets over the cap being told so at once; more are closed at once.
+const MAX_REFUSALS: usize = 64;
+
 /// What a client over the connection cap is told before the socket closes.
 fn busy_response() -> Vec<u8> {
     let body = r#"{"error":"the server is at its connection limit; retry in a few seconds"}"#;
@@ -63,6 +66,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Refusals in flight: past these, an extra socket is closed without a word, so a flood
+    // of connections cannot hold descriptors through the refusals themselves.
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -84,7 +90,12 @@ pub async fn serve(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             metrics::counter!("pipewright_http_connections_refused_total").increment(1);
-            tokio::spawn(refuse(tcp));
+            if let Ok(refusing) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(tcp).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         if let Err(e) = tcp.set_nodelay(true) {
