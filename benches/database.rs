@@ -14,33 +14,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{
-    add_connection, bench_account, percentile, pg_admin_url, pg_connect, pg_db_url, run_bench,
+    add_connection, bench_account, percentile, pg_connect, pg_db_url, run_bench, with_pg_databases,
     McpServer,
 };
 
 const ITERATIONS: usize = 300;
 
 async fn run() {
-    let admin = pg_connect(&pg_admin_url()).await;
-    let stamp = std::process::id();
-    let shop = format!("pw_bench_shop_{stamp}");
-    let wide = format!("pw_bench_wide_{stamp}");
-    for db in [&shop, &wide] {
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-    }
-    // In a task, so a panic still lets the databases be dropped.
-    let outcome = tokio::spawn(measure(shop.clone(), wide.clone())).await;
-    for db in [&shop, &wide] {
-        let _ = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .await;
-    }
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    with_pg_databases(&["shop", "wide"], |dbs| {
+        measure(dbs[0].clone(), dbs[1].clone())
+    })
+    .await;
 }
 
 async fn measure(shop: String, wide: String) {

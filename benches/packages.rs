@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::{
-    add_connection, bench_account, percentile, pg_admin_url, pg_connect, pg_db_url, run_bench,
+    add_connection, bench_account, percentile, pg_connect, pg_db_url, run_bench, with_pg_databases,
     McpServer,
 };
 
@@ -106,27 +106,10 @@ where
 }
 
 async fn run() {
-    let admin = pg_connect(&pg_admin_url()).await;
-    let stamp = std::process::id();
-    let (shop, control) = (
-        format!("pw_bench_pkg_{stamp}"),
-        format!("pw_bench_cp_{stamp}"),
-    );
-    for db in [&shop, &control] {
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-    }
-    let outcome = tokio::spawn(measure(shop.clone(), control.clone())).await;
-    for db in [&shop, &control] {
-        let _ = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .await;
-    }
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    with_pg_databases(&["pkg", "cp"], |dbs| {
+        measure(dbs[0].clone(), dbs[1].clone())
+    })
+    .await;
 }
 
 async fn measure(shop: String, control: String) {

@@ -208,3 +208,32 @@ pub fn run_bench<F: std::future::Future>(body: impl FnOnce() -> F) {
         .unwrap()
         .block_on(body());
 }
+
+/// Creates one PostgreSQL database per name (suffixed with this process id), runs `body`
+/// with their names in a task of its own, and drops them afterwards, even if it panicked.
+pub async fn with_pg_databases<F, Fut>(names: &[&str], body: F)
+where
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let admin = pg_connect(&pg_admin_url()).await;
+    let dbs: Vec<String> = names
+        .iter()
+        .map(|n| format!("pw_bench_{n}_{}", std::process::id()))
+        .collect();
+    for db in &dbs {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+    }
+    let outcome = tokio::spawn(body(dbs.clone())).await;
+    for db in &dbs {
+        let _ = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await;
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

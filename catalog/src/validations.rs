@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{any::AnyRow, Row};
 
-use crate::{time::now_ms, CatalogError, Page, PageRequest, Result, Store};
+use crate::{store::Filters, time::now_ms, CatalogError, Page, PageRequest, Result, Store};
 
 pub struct NewJobValidation<'a> {
     pub account_id: i64,
@@ -84,26 +84,15 @@ impl Store {
         package_id: i64,
         page: PageRequest,
     ) -> Result<Page<JobValidation>> {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM job_validations WHERE package_id = $1 AND account_id = $2",
+        let mut f = Filters::default();
+        f.int("package_id = {}", package_id)
+            .int("account_id = {}", account_id);
+        f.page(
+            &self.pool,
+            (COLS, "job_validations", "id DESC"),
+            page,
+            from_row,
         )
-        .bind(package_id)
-        .bind(account_id)
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM job_validations WHERE package_id = $1 AND account_id = $2 ORDER BY id DESC{}",
-            page.sql()
-        )))
-        .bind(package_id)
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Page {
-            items: rows.iter().map(from_row).collect::<Result<_>>()?,
-            total,
-            limit: page.limit,
-            offset: page.offset,
-        })
+        .await
     }
 }
