@@ -79,6 +79,8 @@ pub enum DriverError {
     Busy,
     #[error("the file operation stopped unexpectedly; try again")]
     Interrupted,
+    #[error("this connection type does not support {0} yet")]
+    Unsupported(String),
 }
 
 impl DriverError {
@@ -120,6 +122,7 @@ impl DriverError {
             DriverError::ControlPlane(_) => "unavailable",
             DriverError::Busy => "busy",
             DriverError::Interrupted => "interrupted",
+            DriverError::Unsupported(_) => "unsupported",
         }
     }
 
@@ -177,6 +180,7 @@ impl DriverError {
             | E::ConnectionNotFound { .. }
             | E::Busy
             | E::Interrupted
+            | E::Unsupported(_)
             | E::StoreTimeout(_)
             | E::CleartextPasswordRefused
             | E::NotARegularFile { .. }
@@ -250,9 +254,10 @@ mod tests {
             E::ControlPlane(_) => 25,
             E::Busy => 26,
             E::Interrupted => 27,
+            E::Unsupported(_) => 28,
         }
     }
-    const VARIANTS: usize = 28;
+    const VARIANTS: usize = 29;
 
     fn sniff_ordinal(e: &S) -> usize {
         match e {
@@ -317,6 +322,7 @@ mod tests {
             E::ControlPlane("the control-plane store is unavailable; try again shortly".into()),
             E::Busy,
             E::Interrupted,
+            E::Unsupported("writing rows in bulk".into()),
         ];
         let fields = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         let no_secrets = BTreeMap::new;

@@ -1,6 +1,5 @@
 //! Packages as data: the component catalog, the typed package model, and validation by
-//! compiling a package to Apache DataFusion logical plans (execution of those plans comes
-//! next).
+//! compiling a package to Apache DataFusion logical plans and running them ([`run::execute`]).
 //!
 //! What this layer must never do: touch the control-plane store, speak MCP (its messages
 //! name components and properties, never a tool or an argument), or read more of a source
@@ -18,6 +17,7 @@ pub use connectors::connection_types;
 mod finding;
 pub mod graph;
 pub mod package;
+pub mod run;
 pub mod schema;
 pub mod validate;
 

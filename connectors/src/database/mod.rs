@@ -8,6 +8,7 @@ mod pool;
 mod postgres;
 pub mod sql;
 mod sqlite;
+pub mod transfer;
 pub mod values;
 mod wire;
 
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 pub use crate::Ping;
 pub use config::{DatabaseConfig, DbKind, Secret, TlsMode};
+pub use transfer::{BatchStream, Param, ReadRequest, WriteMode, WriteRequest, WriteSummary};
 
 use crate::{
     error::{DriverError, Result},
@@ -97,6 +99,16 @@ pub trait DatabaseDriver: Send + Sync {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview>;
+    /// Streams the rows of one SELECT as Arrow batches (see [`transfer`]).
+    async fn read(&self, r: ReadRequest) -> Result<BatchStream> {
+        let _ = r;
+        Err(DriverError::Unsupported("reading rows in bulk".into()))
+    }
+    /// Writes batches to a table, all or nothing (see [`transfer`]).
+    async fn write(&self, w: WriteRequest, batches: BatchStream) -> Result<WriteSummary> {
+        let _ = (w, batches);
+        Err(DriverError::Unsupported("writing rows in bulk".into()))
+    }
 }
 
 /// Opens the driver for a connection, first opening its SSH tunnel if it has one (so a
@@ -181,6 +193,15 @@ impl DatabaseDriver for Scrubbed {
         filter: Option<&Predicate>,
     ) -> Result<Preview> {
         self.scrub(self.inner.preview(t, columns, row_count, filter).await)
+    }
+    async fn read(&self, r: ReadRequest) -> Result<BatchStream> {
+        use futures_util::StreamExt;
+        let stream = self.scrub(self.inner.read(r).await)?;
+        let redactor = self.redactor.clone();
+        Ok(Box::pin(stream.map(move |b| b.map_err(|e| redactor.error(e)))))
+    }
+    async fn write(&self, w: WriteRequest, batches: BatchStream) -> Result<WriteSummary> {
+        self.scrub(self.inner.write(w, batches).await)
     }
 }
 

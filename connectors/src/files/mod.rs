@@ -31,7 +31,7 @@ pub struct FileMeta {
 }
 
 #[async_trait]
-pub trait FileStore: Send + Sync {
+pub trait FileStore: Send + Sync + 'static {
     /// Where the store points, for messages: `s3://bucket`, `sftp://user@host:22`, ….
     fn location(&self) -> String;
     /// Lists the top folder (at most [`PING_LISTING`] entries): proves the endpoint, the
@@ -66,9 +66,47 @@ pub trait FileStore: Send + Sync {
     async fn head(&self, path: &str) -> Result<FileMeta, DriverError>;
     /// Bytes `range` of a file, and only those (a range request, a seek).
     async fn read_range(&self, path: &str, range: Range<u64>) -> Result<Vec<u8>, DriverError>;
-    /// Writes a whole file (for the engine's destinations and for tests).
+    /// Writes a whole file (for tests and small files).
     async fn put(&self, path: &str, data: Vec<u8>) -> Result<(), DriverError>;
+    /// A whole file as a stream of chunks, memory bounded by the chunk size (the engine's
+    /// file sources). By default, successive range reads of [`STREAM_CHUNK`] bytes.
+    async fn read_stream(self: Arc<Self>, path: &str) -> Result<ByteStream, DriverError> {
+        let size = self.head(path).await?.size;
+        let path = path.to_string();
+        let this = self;
+        Ok(Box::pin(futures_util::stream::try_unfold(0u64, move |at| {
+            let (path, this) = (path.clone(), this.clone());
+            async move {
+                if at >= size {
+                    return Ok(None);
+                }
+                let end = (at + STREAM_CHUNK).min(size);
+                let chunk = this.read_range(&path, at..end).await?;
+                Ok(Some((bytes::Bytes::from(chunk), end)))
+            }
+        })))
+    }
+    /// Writes a file from a stream of chunks, atomically: until the stream ends without
+    /// error nothing is visible at `path` (an old file there stays whole), and an error or
+    /// a dropped future leaves no partial file behind. By default, collected and `put`.
+    async fn write_stream(&self, path: &str, mut data: ByteStream) -> Result<u64, DriverError> {
+        use futures_util::StreamExt;
+        let mut all = Vec::new();
+        while let Some(chunk) = data.next().await {
+            all.extend_from_slice(&chunk?);
+        }
+        let n = all.len() as u64;
+        self.put(path, all).await?;
+        Ok(n)
+    }
 }
+
+/// Bytes, a chunk at a time.
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, DriverError>> + Send>>;
+
+/// Bytes per range read in the default [`FileStore::read_stream`].
+pub const STREAM_CHUNK: u64 = 8 << 20;
 
 /// Opens the store a connection describes. Nothing is contacted yet.
 pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {

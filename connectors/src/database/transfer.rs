@@ -1,0 +1,83 @@
+//! Moving rows in bulk, as Arrow batches: what the engine's sources read and its
+//! destinations write. Each backend uses its own bulk path (PostgreSQL binary COPY both
+//! ways, MySQL/MariaDB `LOAD DATA LOCAL INFILE`, SQL Server bulk load, SQLite one
+//! transaction); the engine only sees batches.
+//!
+//! Guarantees every backend keeps:
+//! - memory is bounded by the batch size, never by the data size;
+//! - a write is all-or-nothing: until the stream has ended without error nothing is
+//!   visible, and an error, or the future being dropped (a cancelled run), leaves the
+//!   destination as it was (`Overwrite` and `Merge` load a staging table first and swap or
+//!   merge in one transaction at the end; staging tables are dropped on the way out);
+//! - values are bound or loaded as data, never spliced into SQL text.
+
+use std::pin::Pin;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use futures_util::Stream;
+
+use super::TableRef;
+use crate::error::Result;
+
+/// Arrow batches, one at a time.
+pub type BatchStream = Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>;
+
+/// A value bound to a `query` source's placeholder (a package variable).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// One SELECT to stream.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// In the driver's own dialect. Placeholders are `$1, $2, …` whatever the dialect;
+    /// the driver rewrites them to its own (`?`, `@P1`) outside string literals.
+    pub sql: String,
+    pub params: Vec<Param>,
+    /// The batches' schema: the driver converts each column to this Arrow type (the
+    /// mapping of [`super::ColumnInfo::json_type`] the engine uses) or fails with
+    /// [`crate::DriverError::Query`] naming the column.
+    pub schema: SchemaRef,
+    /// Rows per batch at most.
+    pub batch_rows: usize,
+}
+
+/// How a write treats the rows already in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Add the rows.
+    Append,
+    /// Replace every row, atomically: load a new table, then swap it in.
+    Overwrite,
+    /// Update rows whose `keys` match an incoming row, insert the others (one
+    /// transaction: delete the matching rows, insert the staged ones). The table needs no
+    /// unique constraint on the keys.
+    Merge { keys: Vec<String> },
+}
+
+/// One table to write.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub table: TableRef,
+    pub mode: WriteMode,
+    /// Create the table from the batches' schema when it does not exist (otherwise a
+    /// missing table is [`crate::DriverError::TableNotFound`]).
+    pub create_table: bool,
+    /// The batches' schema; the columns are written by name.
+    pub schema: SchemaRef,
+    /// Unique per run (e.g. `r42`): staging tables are named after it, so two runs never
+    /// share one and leftovers of a killed run can be recognised.
+    pub run_tag: String,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub rows: u64,
+}
