@@ -45,6 +45,21 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Run a worker alone: take queued runs (of one cluster, or all) from the store and
+    /// execute them, until stopped (SIGTERM or Ctrl-C).
+    Worker {
+        /// Only runs placed on the cluster of this name (default: every run).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Runs executed at once (default 2). Env: PIPEWRIGHT_WORKER_CONCURRENCY.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Log format: text or json. Env: PIPEWRIGHT_LOG_FORMAT.
+        #[arg(long)]
+        log_format: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Personal Access Tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -214,6 +229,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = load_config(&store, Overrides::default())?;
             crate::logging::init(cfg.log_format == "json");
             crate::stdio::serve(cfg, account).await
+        }
+        Command::Worker {
+            cluster,
+            concurrency,
+            log_format,
+            store,
+        } => {
+            let mut cfg = load_config(
+                &store,
+                Overrides {
+                    log_format,
+                    ..Default::default()
+                },
+            )?;
+            if let Some(c) = cluster {
+                cfg.worker_cluster = c;
+            }
+            if let Some(n) = concurrency {
+                cfg.worker_concurrency = n.max(1);
+            }
+            cfg.worker_concurrency = cfg.worker_concurrency.max(1);
+            crate::logging::init(cfg.log_format == "json");
+            crate::worker::serve_alone(cfg).await
         }
         Command::Token(t) => token(t).await,
         Command::Account(a) => account(a).await,

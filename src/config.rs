@@ -45,6 +45,18 @@ pub struct Config {
     pub max_sessions_per_token: usize,
     /// An MCP session with no request and no open stream for this long is closed.
     pub session_idle_secs: u64,
+    /// The cluster (by name) whose queued runs this process's worker takes; empty: runs
+    /// of every cluster and runs placed on none.
+    pub worker_cluster: String,
+    /// Runs this process executes at once (0: no worker in `serve`).
+    pub worker_concurrency: usize,
+    /// A running run whose worker has not heartbeaten for this long is failed (its worker
+    /// died); it is never run again on its own.
+    pub run_lost_after_secs: u64,
+    /// Rows per batch between components.
+    pub batch_rows: usize,
+    /// Memory a run's joins, sorts and aggregates may hold before spilling to disk (MiB).
+    pub run_memory_mb: usize,
 }
 
 impl Default for Config {
@@ -66,6 +78,11 @@ impl Default for Config {
             max_sessions: 2000,
             max_sessions_per_token: 32,
             session_idle_secs: 120,
+            worker_cluster: String::new(),
+            worker_concurrency: 2,
+            run_lost_after_secs: 30,
+            batch_rows: 8192,
+            run_memory_mb: 256,
         }
     }
 }
@@ -114,6 +131,11 @@ const ENV_KEYS: &[&str] = &[
     "max_sessions",
     "max_sessions_per_token",
     "session_idle_secs",
+    "worker_cluster",
+    "worker_concurrency",
+    "run_lost_after_secs",
+    "batch_rows",
+    "run_memory_mb",
 ];
 
 impl Config {

@@ -11,6 +11,7 @@ mod duration;
 mod http;
 mod logging;
 mod stdio;
+mod worker;
 
 use clap::Parser;
 

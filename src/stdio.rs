@@ -16,6 +16,10 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
     }
     let shared = crate::app::open(&cfg, false).await?;
     let store = shared.store.clone();
+    // Runs started over stdio need a worker too; it stops with the session.
+    let worker_stop = tokio_util::sync::CancellationToken::new();
+    let _worker_guard = worker_stop.clone().drop_guard();
+    let _worker = crate::worker::spawn(&cfg, &shared, worker_stop.child_token());
     let acct = store.find_account(&account).await?.with_context(|| {
         format!("account `{account}` not found; `pipewright account list` shows them")
     })?;

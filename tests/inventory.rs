@@ -13,6 +13,28 @@ async fn demo_session() -> (Server, Session) {
     (s, session)
 }
 
+/// Waits (deadline 60 s) until the demo's first runs, queued when it was created, have
+/// all ended.
+async fn demo_runs_finished(c: &mut Session) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut open = 0;
+        for status in ["queued", "running"] {
+            open += c.ok("list_runs", json!({"status": status})).await["total"]
+                .as_i64()
+                .unwrap();
+        }
+        if open == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} demo runs still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 fn no_true_property_schema(v: &Value) -> bool {
     match v {
         Value::Object(o) => o.iter().all(|(k, v)| {
@@ -81,6 +103,7 @@ async fn every_tool_has_schemas_annotations_and_a_description() {
 #[tokio::test]
 async fn list_workspaces_pages_and_reports_health() {
     let (_s, mut c) = demo_session().await;
+    demo_runs_finished(&mut c).await;
     let all = c.ok("list_workspaces", json!({})).await;
     assert_eq!(all["total"], json!(3));
     assert_eq!(all["limit"], json!(25));
@@ -124,7 +147,7 @@ async fn list_workspaces_pages_and_reports_health() {
 async fn list_packages_filters_by_flow_type_status_and_workspace() {
     let (_s, mut c) = demo_session().await;
     let all = c.ok("list_packages", json!({"limit": 100})).await;
-    assert_eq!(all["total"], json!(5));
+    assert_eq!(all["total"], json!(6));
     let workflows = c
         .ok("list_packages", json!({"flow_type": "workflow"}))
         .await;
@@ -144,7 +167,7 @@ async fn list_packages_filters_by_flow_type_status_and_workspace() {
     let in_finance = c
         .ok("list_packages", json!({"workspace_id": finance}))
         .await;
-    assert_eq!(in_finance["total"], json!(2));
+    assert_eq!(in_finance["total"], json!(3));
     assert!(in_finance["packages"]
         .as_array()
         .unwrap()
@@ -156,9 +179,9 @@ async fn list_packages_filters_by_flow_type_status_and_workspace() {
             json!({"workspace_id": finance, "flow_type": "dataflow", "status": "active"}),
         )
         .await;
-    assert_eq!(combined["total"], json!(1));
+    assert_eq!(combined["total"], json!(2));
     let page = c
-        .ok("list_packages", json!({"limit": 2, "offset": 4}))
+        .ok("list_packages", json!({"limit": 2, "offset": 5}))
         .await;
     assert_eq!(ids(&page, "packages").len(), 1);
     assert!(all["packages"]
@@ -228,7 +251,7 @@ async fn get_package_summarises_and_optionally_returns_the_graph() {
 async fn connections_list_filter_and_detail_without_credentials() {
     let (_s, mut c) = demo_session().await;
     let all = c.ok("list_connections", json!({})).await;
-    assert_eq!(all["total"], json!(3));
+    assert_eq!(all["total"], json!(4));
     for conn in all["connections"].as_array().unwrap() {
         let keys: Vec<_> = conn.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, vec!["id", "name", "status", "type"]);
@@ -239,7 +262,7 @@ async fn connections_list_filter_and_detail_without_credentials() {
             json!({"connection_type_filter": "database"})
         )
         .await["total"],
-        json!(2)
+        json!(3)
     );
     assert_eq!(
         c.ok(

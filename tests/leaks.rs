@@ -248,6 +248,68 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
         called.push(name);
         responses.push(c.call(name, args).await);
     }
+    // Real runs over these connections: the real PostgreSQL (the password sent and
+    // ignored) into the real MariaDB (which refuses it) and into a refusing port; a
+    // secret-named variable rides along. Their logs, errors and explanations quote
+    // upstream servers.
+    for (dest, label) in [(7, "auth"), (1, "connection")] {
+        let created = c
+            .call(
+                "create_package",
+                json!({"name": format!("leaky run {label}"), "flow_type": "dataflow", "variables": {"db_password": "x"}, "components": [
+                    {"database_source_component": {"id": "s", "name": "src", "connection_id": 6, "table": "pg_database", "schema": "pg_catalog"}},
+                    {"select_component": {"id": "p", "name": "p", "fields": ["datname"]}},
+                    {"database_destination_component": {"id": "d", "name": "dst", "connection_id": dest, "table": "t"}}
+                ], "edges": [{"source": "s", "target": "p"}, {"source": "p", "target": "d"}]}),
+            )
+            .await;
+        let run_pid = created["structuredContent"]["package_id"]
+            .as_i64()
+            .expect("created");
+        responses.push(created);
+        let started = c
+            .call(
+                "run_package",
+                json!({"package_id": run_pid, "variables": {"db_password": SECRETS[0].1}}),
+            )
+            .await;
+        let run_id = started["structuredContent"]["run_id"]
+            .as_i64()
+            .expect("run_id");
+        responses.push(started);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let r = c
+                .call("get_run", json!({"run_id": run_id, "log_tail_lines": 200}))
+                .await;
+            let status = r["structuredContent"]["status"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            responses.push(r);
+            if status == "failed" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run_id} ended as {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        for (name, args) in [
+            (
+                "explain_job_failure",
+                json!({"run_id": run_id, "log_tail_lines": 200}),
+            ),
+            ("list_runs", json!({"include_retries": true})),
+            ("cancel_job", json!({"run_id": run_id})),
+            ("retry_job", json!({"run_id": run_id})),
+        ] {
+            called.push(name);
+            responses.push(c.call(name, args).await);
+        }
+    }
+    called.extend(["run_package", "get_run"]);
     // A connection whose tunnel cannot even be configured (no ssh_user) fails as a result
     // that names the field, not as a tool error.
     let tunnel = c.call("test_connection", json!({"connection_id": 1})).await;

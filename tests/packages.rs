@@ -413,7 +413,7 @@ async fn twenty_clients_editing_one_package_lose_nothing() {
 }
 
 #[tokio::test]
-async fn every_demo_package_validates_without_errors() {
+async fn every_demo_package_validates_but_the_one_meant_to_fail() {
     let (_s, mut c) = demo().await;
     for status in ["active", "archived"] {
         let list = c
@@ -425,8 +425,14 @@ async fn every_demo_package_validates_without_errors() {
             let v = c
                 .ok("validate_package", json!({"package_id": p["id"]}))
                 .await;
+            if p["name"] == json!("Refunded orders report") {
+                // The demo's failing run: its filter names a column the orders lack.
+                assert_eq!(v["valid"], json!(false), "{v}");
+                assert_eq!(v["errors"][0]["component"], json!("refunded"), "{v}");
+                assert_eq!(v["errors"][0]["property"], json!("predicate"), "{v}");
+                continue;
+            }
             assert_eq!(v["errors"], json!([]), "{}: {v}", p["name"]);
-            // The warehouse is not reachable from here: a warning, not an error.
             assert_eq!(v["valid"], json!(true));
         }
     }

@@ -6,73 +6,7 @@
 mod support;
 
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
-use support::*;
-
-struct TempDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TempDatabase {
-    async fn create() -> Option<TempDatabase> {
-        let admin_url = std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        sqlx::any::install_default_drivers();
-        let mut admin = match AnyConnection::connect(&admin_url).await {
-            Ok(c) => c,
-            Err(e) if !services_required() => {
-                eprintln!("skipping: PostgreSQL not reachable at {admin_url}: {e}");
-                return None;
-            }
-            Err(e) => panic!("PostgreSQL is required but not reachable at {admin_url}: {e}"),
-        };
-        // Tests of this file run at once: a counter keeps their databases apart.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "pw_e2e_{}_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_millis(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .expect("create database");
-        let base = admin_url.rsplit_once('/').unwrap().0;
-        let url = format!("{base}/{name}");
-        Some(TempDatabase {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for TempDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs outside the test's runtime; use a small one of its own.
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut c) = AnyConnection::connect(&admin_url).await {
-                        let _ = c
-                            .execute(AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
-                            .await;
-                    }
-                })
-        })
-        .join()
-        .unwrap();
-    }
-}
+use support::{databases::TempDatabase, *};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_with_a_postgres_control_plane() {

@@ -1,4 +1,12 @@
 //! Clusters: named worker pools that runs are placed on.
+//!
+//! A cluster's stored fields (status, type, configured `nodes`, region, lifecycle times)
+//! are what was set for it; `live_nodes` is counted at read time from the workers whose
+//! heartbeat is fresh ([`crate::runs::LIVE_FOR_MS`]) and that serve it (a worker started
+//! for the cluster's name, or one serving every cluster). While at least one live worker
+//! serves it, a cluster reads as `available` (runs on it will start), unless it is
+//! `terminating` or `terminated`, which stay as they are with no live nodes: no run can be
+//! queued there. Without live workers the stored status stands.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -24,7 +32,10 @@ pub struct Cluster {
     pub status: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Nodes the cluster is configured with.
     pub nodes: i64,
+    /// Workers serving the cluster now (fresh heartbeats).
+    pub live_nodes: i64,
     pub region: String,
     pub terminate_on_idle: bool,
     /// Seconds of idleness before an idle cluster terminates (when `terminate_on_idle`).
@@ -96,15 +107,28 @@ impl Store {
         page: PageRequest,
     ) -> Result<Page<Cluster>> {
         let mut f = Filters::default();
+        let since = f.placeholder(now_ms() - crate::runs::LIVE_FOR_MS);
         f.int("account_id = {}", account_id);
         if let Some(s) = status {
             f.text("status = {}", s);
         }
+        // Status and live nodes as described in the module doc, so the status filter
+        // sees what the caller is shown.
+        let live = format!(
+            "(SELECT COUNT(*) FROM workers w WHERE (w.cluster IS NULL OR w.cluster = c.name) AND w.heartbeat_at >= {since})"
+        );
+        let from = format!(
+            "(SELECT c.id, c.account_id, c.name, c.type, c.nodes, c.region, c.terminate_on_idle, c.time_to_idle, \
+             c.created_at, c.available_since, c.terminated_at, c.updated_at, \
+             CASE WHEN c.status IN ('terminating', 'terminated') THEN 0 ELSE {live} END AS live_nodes, \
+             CASE WHEN c.status NOT IN ('terminating', 'terminated') AND {live} > 0 THEN 'available' ELSE c.status END AS status \
+             FROM clusters c) c"
+        );
         f.page(
             &self.pool,
             (
-                "id, name, status, type, nodes, region, terminate_on_idle, time_to_idle, created_at, available_since, terminated_at, updated_at",
-                "clusters",
+                "id, name, status, type, nodes, live_nodes, region, terminate_on_idle, time_to_idle, created_at, available_since, terminated_at, updated_at",
+                &from,
                 "id",
             ),
             page,
@@ -115,6 +139,7 @@ impl Store {
                     status: r.try_get("status")?,
                     kind: r.try_get("type")?,
                     nodes: r.try_get("nodes")?,
+                    live_nodes: r.try_get("live_nodes")?,
                     region: r.try_get("region")?,
                     terminate_on_idle: r.try_get::<i64, _>("terminate_on_idle")? != 0,
                     time_to_idle: r.try_get("time_to_idle")?,

@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_package_authoring.sql"),
         postgres: include_str!("../migrations/postgres/0003_package_authoring.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_run_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0004_run_queue.sql"),
+    },
 ];
 
 impl Store {
@@ -311,6 +316,17 @@ impl Filters {
     }
     pub fn text(&mut self, clause: &'static str, v: impl Into<String>) -> &mut Self {
         self.push(clause, Bind::Text(v.into()))
+    }
+    /// A clause of our own that needs no value (`r.parent_run_id IS NULL`).
+    pub fn always(&mut self, clause: &'static str) -> &mut Self {
+        self.clauses.push(clause.to_string());
+        self
+    }
+    /// Binds `v` without a clause and returns its placeholder (`$n`), for a value used
+    /// outside the WHERE clause (a derived table in FROM).
+    pub fn placeholder(&mut self, v: i64) -> String {
+        self.binds.push(Bind::Int(v));
+        format!("${}", self.binds.len())
     }
     pub fn where_sql(&self) -> String {
         if self.clauses.is_empty() {

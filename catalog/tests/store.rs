@@ -690,12 +690,12 @@ where
 /// Each suite named here runs twice, as `sqlite::<suite>` and `postgres::<suite>`: a
 /// backend is done when it passes them all.
 macro_rules! on_both_backends {
-    ($($suite:ident),* $(,)?) => {
+    ($($module:ident :: $suite:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $suite() {
-                    super::on_sqlite(super::packages::$suite).await
+                    super::on_sqlite(super::$module::$suite).await
                 }
             )*
         }
@@ -703,7 +703,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $suite() {
-                    super::on_postgres(super::packages::$suite).await
+                    super::on_postgres(super::$module::$suite).await
                 }
             )*
         }
@@ -711,11 +711,50 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
-    package_authoring_versions_and_audits_every_change,
-    refused_package_changes_write_nothing,
-    twenty_concurrent_editors_lose_nothing,
+    packages::package_authoring_versions_and_audits_every_change,
+    packages::refused_package_changes_write_nothing,
+    packages::twenty_concurrent_editors_lose_nothing,
+    runs::a_run_goes_from_queue_to_completed_under_one_worker,
+    runs::workers_claim_only_runs_of_their_cluster_oldest_first,
+    runs::refused_submissions_write_nothing,
+    runs::cancelling_depends_on_the_status_and_is_idempotent,
+    runs::retries_are_new_runs_of_failed_or_cancelled_ones,
+    runs::lost_runs_are_failed_once_and_never_requeued,
+    runs::the_log_keeps_the_newest_lines,
+    runs::runs_list_by_package_and_status_and_demo_runs_read_well,
+    runs::clusters_show_live_workers,
 );
+
+/// Four workers, each with its own pool on one PostgreSQL control plane, drain 50 queued
+/// runs: `FOR UPDATE SKIP LOCKED` gives each run to exactly one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_claimers_in_separate_pools_take_each_run_once() {
+    with_postgres(|url| async move {
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(Store::open(&url).await.unwrap());
+        }
+        runs::concurrent_claimers_take_each_run_once(stores, 50).await;
+    })
+    .await;
+}
+
+/// The same on SQLite, with stores opened separately on one file (as a CLI beside a
+/// server): the database's write lock serialises the claims.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_claimers_in_separate_pools_take_each_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(Store::open_data_dir(dir.path()).await.unwrap());
+    }
+    runs::concurrent_claimers_take_each_run_once(stores, 50).await;
+}
 
 /// Package authoring, versions, audit and validations.
 #[path = "store/packages.rs"]
 mod packages;
+
+/// The run queue, workers and live clusters.
+#[path = "store/runs.rs"]
+mod runs;

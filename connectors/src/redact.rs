@@ -97,6 +97,98 @@ impl Redactor {
     }
 }
 
+/// `text` with credentials any text may carry scrubbed, whoever's they are: the password
+/// of a URL (`scheme://user:password@host`) and the value of `password=`, `pwd=`,
+/// `secret=`, `token=` and `api_key=` pairs (as connection strings write them). For log
+/// lines and results that may quote what no [`Redactor`] knows.
+pub fn credentials_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // URL passwords: between `://user:` and the next `@` with no `/` or space before it.
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..=colon]);
+                out.push_str(REDACTED);
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    key_values(&out)
+}
+
+/// `key=value` and `key: value` pairs whose key names a credential, value redacted.
+fn key_values(text: &str) -> String {
+    const KEYS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "access_key",
+        "secret_access_key",
+        "private_key",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for key in KEYS {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(key) {
+            let start = from + i;
+            from = start + key.len();
+            let before_ok = start == 0 || !lower.as_bytes()[start - 1].is_ascii_alphanumeric();
+            if !before_ok {
+                continue;
+            }
+            let after = &lower[from..];
+            let sep = after.len() - after.trim_start_matches([' ', '"', '\'']).len();
+            let after_sep = &after[sep..];
+            let Some(op) = after_sep.chars().next().filter(|c| *c == '=' || *c == ':') else {
+                continue;
+            };
+            let value_start = from + sep + op.len_utf8();
+            let value = &text[value_start..];
+            let skip = value.len() - value.trim_start_matches([' ', '"', '\'']).len();
+            let value_start = value_start + skip;
+            let end = text[value_start..]
+                .find(|c: char| {
+                    c.is_whitespace() || matches!(c, ';' | ',' | '"' | '\'' | '&' | '}')
+                })
+                .map_or(text.len(), |e| value_start + e);
+            if end > value_start && &text[value_start..end] != REDACTED {
+                spans.push((value_start, end));
+            }
+        }
+    }
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (s, e) in spans {
+        if s < at {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push_str(REDACTED);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// RFC 3986 percent-encoding of everything but unreserved characters, as a URL or a
 /// form body would carry the secret.
 fn percent_encoded(s: &str, lower: bool) -> String {
@@ -178,6 +270,24 @@ mod tests {
     fn multibyte_text_around_secrets_survives() {
         let r = Redactor::new(["Zoë-pw"]);
         assert_eq!(r.text("ééZoë-pwé"), "éé[redacted]é");
+    }
+
+    #[test]
+    fn credentials_in_any_text_are_scrubbed() {
+        let t = credentials_in_text(
+            "failed: postgres://etl:s3cr3t@db:5432/shop; dsn password=hunter2 user=x, Token: abc.def",
+        );
+        assert!(
+            !t.contains("s3cr3t") && !t.contains("hunter2") && !t.contains("abc.def"),
+            "{t}"
+        );
+        assert!(t.contains("postgres://etl:[redacted]@db:5432/shop"), "{t}");
+        assert!(t.contains("user=x"), "{t}");
+        assert_eq!(
+            credentials_in_text("https://example.com/a:b@c"),
+            "https://example.com/a:b@c"
+        );
+        assert_eq!(credentials_in_text("passwords differ"), "passwords differ");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod context;
 pub mod error;
 pub mod jsonrpc;
 pub mod registry;
+pub mod schema;
 pub mod server;
 pub mod stdio_guard;
 pub mod tools;

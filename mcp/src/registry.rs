@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-use crate::{context::ToolContext, error::ToolError};
+use crate::{context::ToolContext, error::ToolError, schema};
 
 pub type ToolFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
 type Handler = Arc<dyn Fn(ToolContext, Value) -> ToolFuture + Send + Sync>;
@@ -27,6 +27,8 @@ pub enum Effect {
     ReadUpstream,
     /// Changes state; repeating it with the same arguments changes nothing more.
     WriteIdempotent,
+    /// Adds something new (a run) and destroys nothing; each call adds another.
+    WriteAdditive,
     /// Changes state; may destroy or replace something.
     WriteDestructive,
 }
@@ -107,15 +109,16 @@ where
 {
     let input = schema_for_input::<A>()
         .unwrap_or_else(|e| panic!("tool {} has a bad input schema: {e}", meta.name));
-    let input = Arc::new(lean(&portable(&input), Docs::Keep));
-    // A model reads the input schema; the output schema is for clients that validate
-    // `structuredContent`, so it goes without prose.
-    let output: Arc<JsonObject> = Arc::new(lean(&portable(&schema_for_output::<O>()), Docs::Drop));
+    let input = Arc::new(schema::input(&input));
+    let output: Arc<JsonObject> = Arc::new(schema::output(&schema_for_output::<O>()));
     // The title is the tool's own (`title`); annotations need not repeat it.
     let annotations = ToolAnnotations::new()
         .read_only(meta.effect.is_read_only())
         .destructive(meta.effect == Effect::WriteDestructive)
-        .idempotent(meta.effect != Effect::WriteDestructive)
+        .idempotent(!matches!(
+            meta.effect,
+            Effect::WriteDestructive | Effect::WriteAdditive
+        ))
         .open_world(meta.effect == Effect::ReadUpstream);
     let definition = Tool::new(meta.name, meta.description, input)
         .with_title(meta.title)
@@ -140,113 +143,6 @@ where
         definition,
         handler,
     }
-}
-
-/// Whether a schema keeps its `description`s.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Docs {
-    Keep,
-    Drop,
-}
-
-/// A schema without what costs an assistant's context and tells it nothing: schemars'
-/// type-name `title`s, numeric `format`s (`int64`, `double`, …) and, for output schemas,
-/// `$schema`, every `description` and the `required` lists. Walks keywords only, so a property that happens
-/// to be called `description` or `title` stays.
-fn lean(schema: &JsonObject, docs: Docs) -> JsonObject {
-    fn sub(v: &Value, docs: Docs) -> Value {
-        match v {
-            Value::Object(o) => Value::Object(lean(o, docs)),
-            other => other.clone(),
-        }
-    }
-    schema
-        .iter()
-        .filter(|(k, v)| match k.as_str() {
-            // Input schemas keep their dialect (2020-12, SEP-1613): older clients need it.
-            "$schema" => docs == Docs::Keep,
-            "title" => false,
-            "description" => docs == Docs::Keep,
-            // Which result fields are always present is for validators, not for a model;
-            // types stay, so `structuredContent` is still checked.
-            "required" if docs == Docs::Drop => !v.is_array(),
-            "format" => !v.as_str().is_some_and(|f| {
-                matches!(
-                    f,
-                    "int8"
-                        | "int16"
-                        | "int32"
-                        | "int64"
-                        | "uint"
-                        | "uint8"
-                        | "uint16"
-                        | "uint32"
-                        | "uint64"
-                        | "double"
-                        | "float"
-                )
-            }),
-            _ => true,
-        })
-        .map(|(k, v)| {
-            let v = match v {
-                _ if SCHEMA_VALUED.contains(&k.as_str()) || k == "additionalProperties" => {
-                    sub(v, docs)
-                }
-                Value::Object(m) if SCHEMA_MAPS.contains(&k.as_str()) => {
-                    Value::Object(m.iter().map(|(k, v)| (k.clone(), sub(v, docs))).collect())
-                }
-                Value::Array(a) if SCHEMA_LISTS.contains(&k.as_str()) => {
-                    Value::Array(a.iter().map(|v| sub(v, docs)).collect())
-                }
-                other => other.clone(),
-            };
-            (k.clone(), v)
-        })
-        .collect()
-}
-
-/// Schema keywords whose value is itself a schema, or a map or list of schemas.
-const SCHEMA_VALUED: [&str; 7] = [
-    "items",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "additionalItems",
-];
-const SCHEMA_MAPS: [&str; 4] = ["properties", "$defs", "definitions", "patternProperties"];
-const SCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
-
-/// Rewrites the boolean schema `true` ("anything", which schemars emits for a free-form
-/// JSON value) as the equivalent `{}`. Both are valid JSON Schema, but the official
-/// TypeScript SDK rejects `true` as a property schema and then refuses the whole
-/// `tools/list`.
-fn portable(schema: &JsonObject) -> JsonObject {
-    fn fix(v: &Value) -> Value {
-        match v {
-            Value::Bool(true) => Value::Object(Default::default()),
-            Value::Object(o) => Value::Object(portable(o)),
-            other => other.clone(),
-        }
-    }
-    schema
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                _ if SCHEMA_VALUED.contains(&k.as_str()) => fix(v),
-                Value::Object(m) if SCHEMA_MAPS.contains(&k.as_str()) => {
-                    Value::Object(m.iter().map(|(k, v)| (k.clone(), fix(v))).collect())
-                }
-                Value::Array(a) if SCHEMA_LISTS.contains(&k.as_str()) => {
-                    Value::Array(a.iter().map(fix).collect())
-                }
-                other => other.clone(),
-            };
-            (k.clone(), v)
-        })
-        .collect()
 }
 
 /// Deserialises arguments, naming the offending field in the error.
@@ -363,22 +259,6 @@ mod tests {
         id: i64,
         #[serde(default)]
         limit: Option<i64>,
-    }
-
-    #[derive(Debug, serde::Serialize, JsonSchema)]
-    #[allow(dead_code)]
-    struct FreeForm {
-        anything: Value,
-        nested: Vec<Value>,
-    }
-
-    #[test]
-    fn free_form_values_get_portable_schemas() {
-        let raw = schema_for_output::<FreeForm>();
-        assert_eq!(raw["properties"]["anything"], serde_json::json!(true));
-        let s = portable(&raw);
-        assert_eq!(s["properties"]["anything"], serde_json::json!({}));
-        assert_eq!(s["properties"]["nested"]["items"], serde_json::json!({}));
     }
 
     #[test]

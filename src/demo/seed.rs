@@ -4,12 +4,12 @@
 use std::{collections::BTreeMap, path::Path};
 
 use catalog::{
-    clusters::NewCluster, connections::NewConnection, packages::NewPackage, runs::NewRun,
-    schedules::NewSchedule, seal::Sealer, time::now_ms, Store,
+    audit::Actor, clusters::NewCluster, connections::NewConnection, packages::NewPackage,
+    runs::RunSubmission, schedules::NewSchedule, seal::Sealer, time::now_ms, Store,
 };
 use serde_json::{json, Map, Value};
 
-use super::{rng::Rng, ACCOUNT, OWNER};
+use super::{ACCOUNT, OWNER};
 
 fn fields(v: Value) -> Map<String, Value> {
     match v {
@@ -90,6 +90,24 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
         )
         .await?;
 
+    // Where the demo's packages write: a SQLite database beside the shop's, so every run
+    // moves real data on any machine.
+    let demo_warehouse = store
+        .create_connection(
+            sealer,
+            NewConnection {
+                account_id: a,
+                name: "analytics-db",
+                kind: "sqlite",
+                fields: fields(
+                    json!({"path": dir.join("analytics.db").display().to_string(), "database": "analytics"}),
+                ),
+                secrets: BTreeMap::new(),
+            },
+        )
+        .await?;
+    let _ = warehouse;
+
     let default = store
         .create_cluster(NewCluster {
             account_id: a,
@@ -124,7 +142,7 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
                 json!([
                     {"database_source_component": {"id": "c1", "name": "orders", "connection_id": shop_db, "table": "orders"}},
                     {"select_component": {"id": "c2", "name": "pick_columns", "fields": ["id", "customer_id", "ordered_at", "total"]}},
-                    {"postgres_destination_component": {"id": "c3", "name": "warehouse_orders", "connection_id": warehouse, "table": "orders", "operation": "merge", "merge_keys": ["id"]}}
+                    {"database_destination_component": {"id": "c3", "name": "warehouse_orders", "connection_id": demo_warehouse, "table": "orders", "operation": "merge", "merge_keys": ["id"]}}
                 ]),
                 &[("c1", "c2"), ("c2", "c3")],
             ),
@@ -142,7 +160,7 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
                 json!([
                     {"cloud_storage_source_component": {"id": "c1", "name": "customers_csv", "connection_id": files, "path": "customers.csv", "delimiter": ","}},
                     {"filter_component": {"id": "c2", "name": "vip_only", "predicate": "is_vip = true"}},
-                    {"postgres_destination_component": {"id": "c3", "name": "warehouse_customers", "connection_id": warehouse, "table": "customers"}}
+                    {"database_destination_component": {"id": "c3", "name": "warehouse_customers", "connection_id": demo_warehouse, "table": "vip_customers", "operation": "overwrite"}}
                 ]),
                 &[("c1", "c2"), ("c2", "c3")],
             ),
@@ -162,7 +180,7 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
                     {"database_source_component": {"id": "c2", "name": "customers", "connection_id": shop_db, "table": "customers"}},
                     {"join_component": {"id": "c3", "name": "orders_with_country", "join_type": "inner", "on": "orders.customer_id = customers.id"}},
                     {"aggregate_component": {"id": "c4", "name": "per_day", "group_by": ["date_trunc('day', ordered_at) AS day", "country"], "measures": ["sum(total) AS revenue"]}},
-                    {"postgres_destination_component": {"id": "c5", "name": "revenue_daily", "connection_id": warehouse, "table": "revenue_daily"}}
+                    {"database_destination_component": {"id": "c5", "name": "revenue_daily", "connection_id": demo_warehouse, "table": "revenue_daily", "operation": "overwrite"}}
                 ]),
                 &[("c1", "c3"), ("c2", "c3"), ("c3", "c4"), ("c4", "c5")],
             ),
@@ -232,39 +250,46 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
             .await?;
     }
 
-    let mut r = Rng::new(7);
-    let failures = [
-        ("orders sync", orders_sync, "ERROR connection refused: could not connect to warehouse-postgres at 127.0.0.1:5432 (is the server running?)"),
-        ("customer import", csv_import, "ERROR schema mismatch: column `is_vip` expected boolean, found \"maybe\" on line 812"),
-        ("revenue rollup", revenue, "FATAL auth failed for user \"pipewright\" on warehouse-postgres; check the connection's credentials"),
-    ];
-    for i in 0..24i64 {
-        let (label, package_id, error) = failures[(i % 3) as usize];
-        let failed = r.below(4) == 0;
-        let started = now - (24 - i) * 4 * hour;
-        let rows = 500 + r.below(5000) as i64;
-        let mut log = vec![
-            ("INFO", format!("starting {label} on cluster default")),
-            ("INFO", format!("read {rows} rows")),
-        ];
-        if failed {
-            log.push(("ERROR", error.to_string()));
-        } else {
-            log.push(("INFO", format!("wrote {rows} rows")));
-            log.push(("INFO", "completed".to_string()));
-        }
+    // A package that fails for a real reason: it filters on a column the shop's orders
+    // table does not have (renamed upstream), which explain_job_failure explains.
+    let refunds = store
+        .create_package(NewPackage {
+            account_id: a,
+            workspace_id: Some(finance),
+            name: "Refunded orders report",
+            description: "Orders refunded in the last week, for the finance team",
+            flow_type: "dataflow",
+            data_flow_json: graph(
+                json!([
+                    {"database_source_component": {"id": "c1", "name": "orders", "connection_id": shop_db, "table": "orders"}},
+                    {"filter_component": {"id": "c2", "name": "refunded", "predicate": "refunded_at IS NOT NULL"}},
+                    {"database_destination_component": {"id": "c3", "name": "refunds", "connection_id": demo_warehouse, "table": "refunds", "operation": "overwrite"}}
+                ]),
+                &[("c1", "c2"), ("c2", "c3")],
+            ),
+            variables: json!({}),
+        })
+        .await?;
+
+    // The run history: real runs, queued now and executed by the server's worker as soon
+    // as it starts.
+    let none = Map::new();
+    for package_id in [
+        orders_sync,
+        csv_import,
+        revenue,
+        orders_sync,
+        refunds,
+        revenue,
+    ] {
         store
-            .record_run(NewRun {
-                account_id: a,
+            .submit_run(RunSubmission {
+                actor: Actor::system(a),
                 package_id,
                 cluster_id: Some(default),
-                status: if failed { "failed" } else { "completed" },
-                rows_read: rows,
-                rows_written: if failed { 0 } else { rows },
-                last_error: failed.then_some(error),
-                started_at: Some(started),
-                completed_at: Some(started + 60_000 + r.below(600_000) as i64),
-                log,
+                variables: &none,
+                dynamic_variables: &none,
+                parent_run_id: None,
             })
             .await?;
     }

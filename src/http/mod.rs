@@ -63,6 +63,7 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
     }
     let limits = connection_limits(&cfg);
     let shutdown = CancellationToken::new();
+    let worker = crate::worker::spawn(&cfg, &shared, shutdown.child_token());
     let (app, sessions) = router(&cfg, shared, metrics.clone(), shutdown.clone())?;
     tracing::info!(%addr, public_url = %cfg.public_url(), read_only = cfg.read_only, store = ?store.backend(),
         max_connections = limits.max_connections, max_sessions = cfg.max_sessions, "pipewright listening");
@@ -91,6 +92,10 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
         stop.cancel();
     })
     .await?;
+    shutdown.cancel();
+    if let Some(w) = worker {
+        let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -119,7 +124,7 @@ fn connection_limits(cfg: &Config) -> listener::Limits {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

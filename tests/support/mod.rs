@@ -2,6 +2,8 @@
 //! with its own data directory, the CLI, and a small MCP-over-HTTP client.
 #![allow(dead_code)]
 
+pub mod databases;
+
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},

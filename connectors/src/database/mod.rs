@@ -1,13 +1,23 @@
 //! The database driver family: one trait, one module per backend, chosen by the
 //! connection's `type`.
 
+mod arrow_mysql;
+mod arrow_pg;
+mod arrow_values;
+mod batches;
 mod config;
 mod mssql;
+mod mssql_transfer;
 mod mysql;
+mod mysql_transfer;
+mod plan;
 mod pool;
 mod postgres;
+mod postgres_transfer;
+mod scalars;
 pub mod sql;
 mod sqlite;
+mod sqlite_transfer;
 pub mod transfer;
 pub mod values;
 mod wire;
@@ -99,6 +109,13 @@ pub trait DatabaseDriver: Send + Sync {
         row_count: u32,
         filter: Option<&Predicate>,
     ) -> Result<Preview>;
+    /// The columns one SELECT would return, without running it (prepared, or `LIMIT 0`).
+    /// `$name` placeholders may be in the text. A query the database refuses is
+    /// [`DriverError::Query`].
+    async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnInfo>> {
+        let _ = sql;
+        Err(DriverError::Unsupported("reading a query's columns".into()))
+    }
     /// Streams the rows of one SELECT as Arrow batches (see [`transfer`]).
     async fn read(&self, r: ReadRequest) -> Result<BatchStream> {
         let _ = r;
@@ -194,11 +211,16 @@ impl DatabaseDriver for Scrubbed {
     ) -> Result<Preview> {
         self.scrub(self.inner.preview(t, columns, row_count, filter).await)
     }
+    async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnInfo>> {
+        self.scrub(self.inner.describe_query(sql).await)
+    }
     async fn read(&self, r: ReadRequest) -> Result<BatchStream> {
         use futures_util::StreamExt;
         let stream = self.scrub(self.inner.read(r).await)?;
         let redactor = self.redactor.clone();
-        Ok(Box::pin(stream.map(move |b| b.map_err(|e| redactor.error(e)))))
+        Ok(Box::pin(
+            stream.map(move |b| b.map_err(|e| redactor.error(e))),
+        ))
     }
     async fn write(&self, w: WriteRequest, batches: BatchStream) -> Result<WriteSummary> {
         self.scrub(self.inner.write(w, batches).await)

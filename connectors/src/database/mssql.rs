@@ -14,7 +14,7 @@
 //! value mapping are unit-tested here, and `tests/mssql.rs` runs against a real server
 //! only when `PIPEWRIGHT_MSSQL_URL` is set.
 
-use std::{borrow::Cow, time::Instant};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -36,10 +36,10 @@ use crate::{
 };
 
 /// TCP, watched for an unencrypted login where one must be refused.
-type Conn = Client<Compat<Watched<TcpStream, Option<TdsCleartext>>>>;
+pub(super) type Conn = Client<Compat<Watched<TcpStream, Option<TdsCleartext>>>>;
 
 pub struct MsSql {
-    cfg: DatabaseConfig,
+    pub(super) cfg: Arc<DatabaseConfig>,
     pool: Pool<Conn>,
 }
 
@@ -115,7 +115,10 @@ const CAN_WRITE: &str = "SELECT CAST(CASE WHEN IS_SRVROLEMEMBER('sysadmin') = 1 
 impl MsSql {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
         let pool = Pool::new(cfg.max_concurrent);
-        Ok(MsSql { cfg, pool })
+        Ok(MsSql {
+            cfg: Arc::new(cfg),
+            pool,
+        })
     }
 
     fn config(&self) -> Result<Config> {
@@ -183,33 +186,14 @@ impl MsSql {
         .map_err(|_| DriverError::Timeout(timeout))?
     }
 
-    async fn lease(&self) -> Result<Lease<'_, Conn>> {
+    pub(super) async fn lease(&self) -> Result<Lease<Conn>> {
         self.pool
             .lease(self.cfg.statement_timeout, |_| true, || self.connect())
             .await
     }
 
-    fn error(&self, e: tiberius::error::Error) -> DriverError {
-        match e {
-            tiberius::error::Error::Server(t) => match t.code() {
-                18456 | 18452 => DriverError::AuthFailed {
-                    user: self.cfg.user.clone(),
-                },
-                4060 => DriverError::DatabaseMissing {
-                    database: self.cfg.database.clone(),
-                },
-                229 | 230 | 262 | 300 => DriverError::PermissionDenied(t.message().to_string()),
-                208 => DriverError::TableNotFound(t.message().to_string()),
-                1222 => DriverError::Timeout(self.cfg.statement_timeout),
-                _ => DriverError::Query(t.message().to_string()),
-            },
-            tiberius::error::Error::Tls(m) => DriverError::Tls(m),
-            tiberius::error::Error::Io { message, .. } => DriverError::Unreachable {
-                target: self.cfg.target(),
-                detail: message,
-            },
-            other => DriverError::Query(other.to_string()),
-        }
+    pub(super) fn error(&self, e: tiberius::error::Error) -> DriverError {
+        error(&self.cfg, e)
     }
 
     async fn rows(
@@ -224,6 +208,30 @@ impl MsSql {
             .into_first_result()
             .await
             .map_err(|e| self.error(e))
+    }
+}
+
+/// Maps a tiberius error on a connection of `cfg` to what the user can act on.
+pub(super) fn error(cfg: &DatabaseConfig, e: tiberius::error::Error) -> DriverError {
+    match e {
+        tiberius::error::Error::Server(t) => match t.code() {
+            18456 | 18452 => DriverError::AuthFailed {
+                user: cfg.user.clone(),
+            },
+            4060 => DriverError::DatabaseMissing {
+                database: cfg.database.clone(),
+            },
+            229 | 230 | 262 | 300 => DriverError::PermissionDenied(t.message().to_string()),
+            208 => DriverError::TableNotFound(t.message().to_string()),
+            1222 => DriverError::Timeout(cfg.statement_timeout),
+            _ => DriverError::Query(t.message().to_string()),
+        },
+        tiberius::error::Error::Tls(m) => DriverError::Tls(m),
+        tiberius::error::Error::Io { message, .. } => DriverError::Unreachable {
+            target: cfg.target(),
+            detail: message,
+        },
+        other => DriverError::Query(other.to_string()),
     }
 }
 
@@ -347,6 +355,18 @@ impl DatabaseDriver for MsSql {
             })
         })
         .await
+    }
+
+    async fn read(&self, r: super::ReadRequest) -> Result<super::BatchStream> {
+        super::mssql_transfer::read(self, r).await
+    }
+
+    async fn write(
+        &self,
+        w: super::WriteRequest,
+        batches: super::BatchStream,
+    ) -> Result<super::WriteSummary> {
+        super::mssql_transfer::write(self, w, batches).await
     }
 }
 

@@ -3,7 +3,10 @@
 //! statements (binary protocol, one statement) in a READ ONLY transaction with the
 //! server's statement time limit.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use mysql_async::{
@@ -26,11 +29,15 @@ use crate::{
 const BINARY_CHARSET: u16 = 63;
 
 pub struct MySql {
-    cfg: DatabaseConfig,
+    pub(super) cfg: Arc<DatabaseConfig>,
     /// Plaintext connections (`disable`, and `prefer` when the server offers no TLS).
     plain: Pool,
     /// TLS connections, for every mode but `disable`.
     tls: Option<Pool>,
+    /// The same options, for the connections of bulk transfers (their own, never pooled:
+    /// one dropped mid-transfer is closed, not recycled).
+    plain_opts: Opts,
+    tls_opts: Option<Opts>,
     /// Set once a `prefer` connection found the server without TLS.
     no_tls_offered: std::sync::OnceLock<()>,
     /// Learned on first use: MariaDB and MySQL name the statement time limit differently.
@@ -39,8 +46,9 @@ pub struct MySql {
 
 impl MySql {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
-        let plain = Pool::new(Opts::from(opts(&cfg, None)));
-        let tls = match cfg.tls_mode {
+        let plain_opts = Opts::from(opts(&cfg, None));
+        let plain = Pool::new(plain_opts.clone());
+        let tls_opts = match cfg.tls_mode {
             TlsMode::Disable => None,
             mode => {
                 let mut ssl = SslOpts::default();
@@ -60,13 +68,16 @@ impl MySql {
                     TlsMode::VerifyCa => ssl.with_danger_skip_domain_validation(true),
                     _ => ssl,
                 };
-                Some(Pool::new(Opts::from(opts(&cfg, Some(ssl)))))
+                Some(Opts::from(opts(&cfg, Some(ssl))))
             }
         };
+        let tls = tls_opts.clone().map(Pool::new);
         Ok(MySql {
-            cfg,
+            cfg: Arc::new(cfg),
             plain,
             tls,
+            plain_opts,
+            tls_opts,
             mariadb: std::sync::OnceLock::new(),
             no_tls_offered: std::sync::OnceLock::new(),
         })
@@ -95,46 +106,80 @@ impl MySql {
         }
     }
 
-    fn error(&self, e: mysql_async::Error) -> DriverError {
-        match e {
-            mysql_async::Error::Server(s) => match s.code {
-                1045 | 1698 => DriverError::AuthFailed {
-                    user: self.cfg.user.clone(),
-                },
-                1049 => DriverError::DatabaseMissing {
-                    database: self.cfg.database.clone(),
-                },
-                1044 | 1142 | 1143 | 1227 | 1370 => DriverError::PermissionDenied(s.message),
-                1146 => DriverError::TableNotFound(s.message),
-                // MySQL max_execution_time, MariaDB max_statement_time
-                3024 | 1969 => DriverError::Timeout(self.cfg.statement_timeout),
-                _ => DriverError::Query(s.message),
-            },
-            mysql_async::Error::Driver(mysql_async::DriverError::CleartextPluginDisabled) => {
-                DriverError::CleartextPasswordRefused
-            }
-            // Its payload is the server's bytes, printed as numbers no scrubber would know.
-            mysql_async::Error::Driver(mysql_async::DriverError::UnexpectedPacket { .. }) => {
-                DriverError::Unreachable {
-                    target: self.cfg.target(),
-                    detail: "the server answered with a packet the MySQL protocol does not allow there".into(),
-                }
-            }
-            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => DriverError::Tls(
-                "the server does not offer TLS; use tls_mode disable or prefer, or enable TLS on the server".into(),
-            ),
-            mysql_async::Error::Io(io) if io.to_string().contains("TLS") || io.to_string().contains("certificate") => {
-                DriverError::Tls(io.to_string())
-            }
-            mysql_async::Error::Io(io) => DriverError::Unreachable {
-                target: self.cfg.target(),
-                detail: io.to_string(),
-            },
-            other => DriverError::Unreachable {
-                target: self.cfg.target(),
-                detail: other.to_string(),
-            },
+    /// The options of a transfer's own connection: TLS as the connection asks.
+    pub(super) fn transfer_opts(&self) -> Opts {
+        match &self.tls_opts {
+            Some(tls) if self.no_tls_offered.get().is_none() => tls.clone(),
+            _ => self.plain_opts.clone(),
         }
+    }
+
+    /// A connection of its own (see `plain_opts`), TLS as the connection asks.
+    pub(super) async fn dedicated(&self) -> Result<Conn> {
+        let opts = self.transfer_opts();
+        let timeout = self.cfg.connect_timeout;
+        let got = tokio::time::timeout(timeout, Conn::new(opts))
+            .await
+            .map_err(|_| DriverError::Timeout(timeout))?;
+        match got {
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if self.cfg.tls_mode == TlsMode::Prefer => {
+                let _ = self.no_tls_offered.set(());
+                tokio::time::timeout(timeout, Conn::new(self.plain_opts.clone()))
+                    .await
+                    .map_err(|_| DriverError::Timeout(timeout))?
+                    .map_err(|e| self.error(e))
+            }
+            other => other.map_err(|e| self.error(e)),
+        }
+    }
+
+    pub(super) fn error(&self, e: mysql_async::Error) -> DriverError {
+        error(&self.cfg, e)
+    }
+}
+
+/// Maps a mysql_async error on a connection of `cfg` to what the user can act on.
+pub(super) fn error(cfg: &DatabaseConfig, e: mysql_async::Error) -> DriverError {
+    match e {
+        mysql_async::Error::Server(s) => match s.code {
+            1045 | 1698 => DriverError::AuthFailed {
+                user: cfg.user.clone(),
+            },
+            1049 => DriverError::DatabaseMissing {
+                database: cfg.database.clone(),
+            },
+            1044 | 1142 | 1143 | 1227 | 1370 => DriverError::PermissionDenied(s.message),
+            1146 => DriverError::TableNotFound(s.message),
+            // MySQL max_execution_time, MariaDB max_statement_time
+            3024 | 1969 => DriverError::Timeout(cfg.statement_timeout),
+            _ => DriverError::Query(s.message),
+        },
+        mysql_async::Error::Driver(mysql_async::DriverError::CleartextPluginDisabled) => {
+            DriverError::CleartextPasswordRefused
+        }
+        // Its payload is the server's bytes, printed as numbers no scrubber would know.
+        mysql_async::Error::Driver(mysql_async::DriverError::UnexpectedPacket { .. }) => {
+            DriverError::Unreachable {
+                target: cfg.target(),
+                detail: "the server answered with a packet the MySQL protocol does not allow there".into(),
+            }
+        }
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => DriverError::Tls(
+            "the server does not offer TLS; use tls_mode disable or prefer, or enable TLS on the server".into(),
+        ),
+        mysql_async::Error::Io(io) if io.to_string().contains("TLS") || io.to_string().contains("certificate") => {
+            DriverError::Tls(io.to_string())
+        }
+        mysql_async::Error::Io(io) => DriverError::Unreachable {
+            target: cfg.target(),
+            detail: io.to_string(),
+        },
+        other => DriverError::Unreachable {
+            target: cfg.target(),
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -164,6 +209,43 @@ fn opts(cfg: &DatabaseConfig, ssl: Option<SslOpts>) -> OptsBuilder {
                 .with_inactive_connection_ttl(Duration::from_secs(60))
                 .with_ttl_check_interval(Duration::from_secs(30)),
         )
+}
+
+/// A result column's type (from a prepared statement's metadata) and how it appears in
+/// JSON, as [`json_type`] maps a table's columns.
+fn column_json_type(col: &mysql_async::Column) -> (&'static str, &'static str) {
+    use ColumnType as T;
+    const BINARY_CHARSET: u16 = 63;
+    match col.column_type() {
+        T::MYSQL_TYPE_TINY
+        | T::MYSQL_TYPE_SHORT
+        | T::MYSQL_TYPE_LONG
+        | T::MYSQL_TYPE_INT24
+        | T::MYSQL_TYPE_LONGLONG
+        | T::MYSQL_TYPE_YEAR => ("bigint", "integer"),
+        T::MYSQL_TYPE_FLOAT | T::MYSQL_TYPE_DOUBLE => ("double", "number"),
+        T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_NEWDECIMAL => ("decimal", "decimal"),
+        T::MYSQL_TYPE_DATE | T::MYSQL_TYPE_NEWDATE => ("date", "date"),
+        T::MYSQL_TYPE_DATETIME
+        | T::MYSQL_TYPE_DATETIME2
+        | T::MYSQL_TYPE_TIMESTAMP
+        | T::MYSQL_TYPE_TIMESTAMP2 => ("datetime", "timestamp"),
+        T::MYSQL_TYPE_TIME | T::MYSQL_TYPE_TIME2 => ("time", "time"),
+        T::MYSQL_TYPE_JSON => ("json", "json"),
+        T::MYSQL_TYPE_BIT => ("bit", "binary"),
+        T::MYSQL_TYPE_TINY_BLOB
+        | T::MYSQL_TYPE_MEDIUM_BLOB
+        | T::MYSQL_TYPE_LONG_BLOB
+        | T::MYSQL_TYPE_BLOB
+        | T::MYSQL_TYPE_VAR_STRING
+        | T::MYSQL_TYPE_STRING
+        | T::MYSQL_TYPE_VARCHAR
+            if col.character_set() == BINARY_CHARSET =>
+        {
+            ("varbinary", "binary")
+        }
+        _ => ("text", "string"),
+    }
 }
 
 /// How an information_schema DATA_TYPE appears in JSON.
@@ -321,6 +403,32 @@ impl DatabaseDriver for MySql {
         .await
     }
 
+    async fn describe_query(&self, query: &str) -> Result<Vec<ColumnInfo>> {
+        bounded(self.cfg.statement_timeout, async {
+            let mut c = self.conn().await?;
+            let (text, _) = sql::placeholders(Dialect::MySql, query);
+            let stmt = c.prep(text).await.map_err(|e| self.error(e))?;
+            let columns = stmt
+                .columns()
+                .iter()
+                .map(|col| {
+                    let (data_type, json) = column_json_type(col);
+                    ColumnInfo {
+                        name: col.name_str().to_string(),
+                        database_type: data_type.to_string(),
+                        nullable: !col
+                            .flags()
+                            .contains(mysql_async::consts::ColumnFlags::NOT_NULL_FLAG),
+                        json_type: json.to_string(),
+                    }
+                })
+                .collect();
+            let _ = c.close(stmt).await;
+            Ok(columns)
+        })
+        .await
+    }
+
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
         bounded(self.cfg.statement_timeout, async {
             let mut c = self.conn().await?;
@@ -389,6 +497,18 @@ impl DatabaseDriver for MySql {
             Ok(Preview { rows })
         })
         .await
+    }
+
+    async fn read(&self, r: super::ReadRequest) -> Result<super::BatchStream> {
+        super::mysql_transfer::read(self, r).await
+    }
+
+    async fn write(
+        &self,
+        w: super::WriteRequest,
+        batches: super::BatchStream,
+    ) -> Result<super::WriteSummary> {
+        super::mysql_transfer::write(self, w, batches).await
     }
 }
 

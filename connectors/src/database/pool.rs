@@ -1,16 +1,19 @@
 //! A small connection pool for drivers whose client library has none (tokio-postgres,
 //! tiberius): at most `max` connections in use at once, idle ones reused for a minute.
 //! A connection goes back to the pool only when its work finished cleanly
-//! ([`Lease::release`]); one dropped after an error or a timeout is closed, since its
-//! state is unknown.
+//! ([`Lease::release`]); one dropped after an error, a timeout or a cancelled transfer is
+//! closed, since its state is unknown.
+//!
+//! A [`Lease`] owns its slot (it holds the pool by `Arc`), so a streamed read can carry
+//! its connection into the task that produces the batches.
 
 use std::{
     ops::{Deref, DerefMut},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{DriverError, Result};
 
@@ -18,21 +21,21 @@ use crate::error::{DriverError, Result};
 const IDLE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Pool<C> {
-    idle: Mutex<Vec<(C, Instant)>>,
-    permits: Semaphore,
+    idle: Arc<Mutex<Vec<(C, Instant)>>>,
+    permits: Arc<Semaphore>,
 }
 
-pub struct Lease<'a, C> {
-    pool: &'a Pool<C>,
+pub struct Lease<C> {
+    idle: Arc<Mutex<Vec<(C, Instant)>>>,
     conn: Option<C>,
-    _permit: SemaphorePermit<'a>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl<C> Pool<C> {
     pub fn new(max: usize) -> Self {
         Pool {
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(max.max(1)),
+            idle: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(Semaphore::new(max.max(1))),
         }
     }
 
@@ -43,12 +46,12 @@ impl<C> Pool<C> {
         wait: Duration,
         alive: impl Fn(&C) -> bool,
         connect: F,
-    ) -> Result<Lease<'_, C>>
+    ) -> Result<Lease<C>>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<C>>,
     {
-        let permit = tokio::time::timeout(wait, self.permits.acquire())
+        let permit = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| DriverError::Timeout(wait))?
             .expect("the pool's semaphore is never closed");
@@ -62,23 +65,23 @@ impl<C> Pool<C> {
             None => connect().await?,
         };
         Ok(Lease {
-            pool: self,
+            idle: self.idle.clone(),
             conn: Some(conn),
             _permit: permit,
         })
     }
 }
 
-impl<C> Lease<'_, C> {
+impl<C> Lease<C> {
     /// Puts the connection back for reuse.
     pub fn release(mut self) {
         if let Some(c) = self.conn.take() {
-            self.pool.idle.lock().unwrap().push((c, Instant::now()));
+            self.idle.lock().unwrap().push((c, Instant::now()));
         }
     }
 }
 
-impl<C> Deref for Lease<'_, C> {
+impl<C> Deref for Lease<C> {
     type Target = C;
     fn deref(&self) -> &C {
         self.conn
@@ -87,7 +90,7 @@ impl<C> Deref for Lease<'_, C> {
     }
 }
 
-impl<C> DerefMut for Lease<'_, C> {
+impl<C> DerefMut for Lease<C> {
     fn deref_mut(&mut self) -> &mut C {
         self.conn
             .as_mut()

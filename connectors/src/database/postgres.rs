@@ -5,7 +5,7 @@
 //! tokio-postgres through a [`Watched`] stream, so a plain-text channel never carries the
 //! password in clear text unless the connection allows it.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -35,17 +35,20 @@ use crate::{
 type Stream = Watched<TcpStream, Option<PgCleartext>>;
 
 pub struct Postgres {
-    cfg: DatabaseConfig,
+    pub(super) cfg: Arc<DatabaseConfig>,
     pool: Pool<Client>,
 }
 
 impl Postgres {
     pub fn new(cfg: DatabaseConfig) -> Result<Self> {
         let pool = Pool::new(cfg.max_concurrent);
-        Ok(Postgres { cfg, pool })
+        Ok(Postgres {
+            cfg: Arc::new(cfg),
+            pool,
+        })
     }
 
-    async fn lease(&self) -> Result<Lease<'_, Client>> {
+    pub(super) async fn lease(&self) -> Result<Lease<Client>> {
         self.pool
             .lease(
                 self.cfg.statement_timeout,
@@ -137,53 +140,58 @@ impl Postgres {
     }
 
     /// Maps a tokio-postgres error to what the user can act on.
-    fn error(&self, e: tokio_postgres::Error) -> DriverError {
-        if let Some(db) = e.as_db_error() {
-            let code = db.code();
-            if db.message().contains("no encryption") {
-                return DriverError::Tls(
-                    "the server accepts only encrypted connections; set tls_mode to require, verify-ca or verify-full".into(),
-                );
-            }
-            return if *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-            {
-                DriverError::AuthFailed {
-                    user: self.cfg.user.clone(),
-                }
-            } else if *code == SqlState::INVALID_CATALOG_NAME {
-                DriverError::DatabaseMissing {
-                    database: self.cfg.database.clone(),
-                }
-            } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-                DriverError::PermissionDenied(db.message().to_string())
-            } else if *code == SqlState::QUERY_CANCELED {
-                DriverError::Timeout(self.cfg.statement_timeout)
-            } else if *code == SqlState::UNDEFINED_TABLE {
-                DriverError::TableNotFound(db.message().to_string())
-            } else {
-                DriverError::Query(db.message().to_string())
-            };
+    pub(super) fn error(&self, e: tokio_postgres::Error) -> DriverError {
+        error(&self.cfg, e)
+    }
+}
+
+/// Maps a tokio-postgres error on a connection of `cfg` to what the user can act on.
+pub(super) fn error(cfg: &DatabaseConfig, e: tokio_postgres::Error) -> DriverError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if db.message().contains("no encryption") {
+            return DriverError::Tls(
+                "the server accepts only encrypted connections; set tls_mode to require, verify-ca or verify-full".into(),
+            );
         }
-        let text = e.to_string();
-        if text.contains("timeout") || text.contains("timed out") {
-            return DriverError::Timeout(self.cfg.connect_timeout);
-        }
-        let chain = crate::error::chain(&e);
-        if chain.contains("certificate")
-            || chain.contains("TLS")
-            || chain.contains("tls")
-            || chain.contains("SSL")
+        return if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
-            return DriverError::Tls(chain);
-        }
-        let detail = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or(text);
-        DriverError::Unreachable {
-            target: self.cfg.target(),
-            detail,
-        }
+            DriverError::AuthFailed {
+                user: cfg.user.clone(),
+            }
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            DriverError::DatabaseMissing {
+                database: cfg.database.clone(),
+            }
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            DriverError::PermissionDenied(db.message().to_string())
+        } else if *code == SqlState::QUERY_CANCELED {
+            DriverError::Timeout(cfg.statement_timeout)
+        } else if *code == SqlState::UNDEFINED_TABLE {
+            DriverError::TableNotFound(db.message().to_string())
+        } else {
+            DriverError::Query(db.message().to_string())
+        };
+    }
+    let text = e.to_string();
+    if text.contains("timeout") || text.contains("timed out") {
+        return DriverError::Timeout(cfg.connect_timeout);
+    }
+    let chain = crate::error::chain(&e);
+    if chain.contains("certificate")
+        || chain.contains("TLS")
+        || chain.contains("tls")
+        || chain.contains("SSL")
+    {
+        return DriverError::Tls(chain);
+    }
+    let detail = std::error::Error::source(&e)
+        .map(|s| s.to_string())
+        .unwrap_or(text);
+    DriverError::Unreachable {
+        target: cfg.target(),
+        detail,
     }
 }
 
@@ -335,6 +343,25 @@ impl DatabaseDriver for Postgres {
         .await
     }
 
+    async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnInfo>> {
+        bounded(self.cfg.statement_timeout, async {
+            let c = self.lease().await?;
+            let stmt = c.prepare(sql).await.map_err(|e| self.error(e))?;
+            c.release();
+            Ok(stmt
+                .columns()
+                .iter()
+                .map(|col| ColumnInfo {
+                    name: col.name().to_string(),
+                    database_type: col.type_().name().to_string(),
+                    nullable: true,
+                    json_type: json_type(col.type_().name()).to_string(),
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
         bounded(self.cfg.statement_timeout, async {
             let c = self.lease().await?;
@@ -411,6 +438,18 @@ impl DatabaseDriver for Postgres {
             Ok(Preview { rows })
         })
         .await
+    }
+
+    async fn read(&self, r: super::ReadRequest) -> Result<super::BatchStream> {
+        super::postgres_transfer::read(self, r).await
+    }
+
+    async fn write(
+        &self,
+        w: super::WriteRequest,
+        batches: super::BatchStream,
+    ) -> Result<super::WriteSummary> {
+        super::postgres_transfer::write(self, w, batches).await
     }
 }
 

@@ -1,7 +1,11 @@
-//! SQLite files (the demo's shop database) through sqlx, opened read-only: nothing a
-//! preview runs can change the file.
+//! SQLite files (the demo's shop database) through sqlx, opened read-only for previews and
+//! reads: nothing a preview runs can change the file. Bulk writes, and only they, open it
+//! for writing (see `sqlite_transfer`).
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -20,8 +24,11 @@ use crate::{
 };
 
 pub struct Sqlite {
-    cfg: DatabaseConfig,
-    pool: SqlitePool,
+    pub(super) cfg: Arc<DatabaseConfig>,
+    /// Read-only: previews and bulk reads.
+    pub(super) pool: SqlitePool,
+    /// Read-write, one connection, opened on the first bulk write.
+    writer: OnceLock<SqlitePool>,
 }
 
 impl Sqlite {
@@ -36,29 +43,55 @@ impl Sqlite {
             .idle_timeout(Duration::from_secs(60))
             .acquire_timeout(cfg.connect_timeout)
             .connect_lazy_with(opts);
-        Ok(Sqlite { cfg, pool })
+        Ok(Sqlite {
+            cfg: Arc::new(cfg),
+            pool,
+            writer: OnceLock::new(),
+        })
     }
 
-    fn error(&self, e: sqlx::Error) -> DriverError {
-        match e {
-            sqlx::Error::Database(db) => {
-                let m = db.message().to_string();
-                if m.contains("no such table") {
-                    DriverError::TableNotFound(m)
-                } else if m.contains("unable to open") {
-                    DriverError::DatabaseMissing {
-                        database: self.cfg.target(),
-                    }
-                } else {
-                    DriverError::Query(m)
+    /// The pool bulk writes use: the file opened for writing, one writer at a time (as
+    /// SQLite allows), waiting up to the statement timeout for another's lock.
+    pub(super) fn writer(&self) -> &SqlitePool {
+        self.writer.get_or_init(|| {
+            let path = self.cfg.path.clone().unwrap_or_default();
+            let opts = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(false)
+                .busy_timeout(self.cfg.statement_timeout);
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .idle_timeout(Duration::from_secs(60))
+                .acquire_timeout(self.cfg.statement_timeout)
+                .connect_lazy_with(opts)
+        })
+    }
+
+    pub(super) fn error(&self, e: sqlx::Error) -> DriverError {
+        error(&self.cfg, e)
+    }
+}
+
+/// Maps a sqlx error on the file of `cfg` to what the user can act on.
+pub(super) fn error(cfg: &DatabaseConfig, e: sqlx::Error) -> DriverError {
+    match e {
+        sqlx::Error::Database(db) => {
+            let m = db.message().to_string();
+            if m.contains("no such table") {
+                DriverError::TableNotFound(m)
+            } else if m.contains("unable to open") {
+                DriverError::DatabaseMissing {
+                    database: cfg.target(),
                 }
+            } else {
+                DriverError::Query(m)
             }
-            sqlx::Error::PoolTimedOut => DriverError::Timeout(self.cfg.connect_timeout),
-            other => DriverError::Unreachable {
-                target: self.cfg.target(),
-                detail: other.to_string(),
-            },
         }
+        sqlx::Error::PoolTimedOut => DriverError::Timeout(cfg.connect_timeout),
+        other => DriverError::Unreachable {
+            target: cfg.target(),
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -75,8 +108,12 @@ fn json_type(declared: &str) -> &'static str {
         "number"
     } else if d.contains("BOOL") {
         "boolean"
-    } else if d.contains("DATE") || d.contains("TIME") {
+    } else if d.contains("DATETIME") || d.contains("TIMESTAMP") {
         "timestamp"
+    } else if d.contains("DATE") {
+        "date"
+    } else if d.contains("TIME") {
+        "time"
     } else if d.contains("DEC") || d.contains("NUM") {
         // SQLite keeps NUMERIC values as integers or doubles: there is no exact decimal.
         "number"
@@ -166,6 +203,56 @@ impl DatabaseDriver for Sqlite {
         .await
     }
 
+    async fn describe_query(&self, query: &str) -> Result<Vec<ColumnInfo>> {
+        use sqlx::{Column, Executor, SqlSafeStr, Statement};
+        bounded(self.cfg.statement_timeout, async {
+            let stmt = (&self.pool)
+                .prepare(sqlx::AssertSqlSafe(query.to_string()).into_sql_str())
+                .await
+                .map_err(|e| self.error(e))?;
+            let mut columns: Vec<ColumnInfo> = stmt
+                .columns()
+                .iter()
+                .map(|col| {
+                    let declared = col.type_info().name().to_string();
+                    ColumnInfo {
+                        name: col.name().to_string(),
+                        json_type: json_type(&declared).to_string(),
+                        database_type: declared,
+                        nullable: true,
+                    }
+                })
+                .collect();
+            // An expression's column has no declared type: take the first row's.
+            if columns.iter().any(|c| c.database_type == "NULL") {
+                let first = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT * FROM ({}) LIMIT 1",
+                    query.trim().trim_end_matches(';')
+                )))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+                for (i, c) in columns.iter_mut().enumerate() {
+                    if c.database_type != "NULL" {
+                        continue;
+                    }
+                    let kind = first
+                        .as_ref()
+                        .and_then(|r| {
+                            r.try_get_raw(i)
+                                .ok()
+                                .map(|v| v.type_info().name().to_string())
+                        })
+                        .unwrap_or_else(|| "TEXT".into());
+                    c.json_type = json_type(&kind).to_string();
+                    c.database_type = kind;
+                }
+            }
+            Ok(columns)
+        })
+        .await
+    }
+
     async fn describe_table(&self, t: &TableRef) -> Result<Vec<ColumnInfo>> {
         bounded(self.cfg.statement_timeout, async {
             let rows =
@@ -225,5 +312,17 @@ impl DatabaseDriver for Sqlite {
             Ok(Preview { rows })
         })
         .await
+    }
+
+    async fn read(&self, r: super::ReadRequest) -> Result<super::BatchStream> {
+        super::sqlite_transfer::read(self, r).await
+    }
+
+    async fn write(
+        &self,
+        w: super::WriteRequest,
+        batches: super::BatchStream,
+    ) -> Result<super::WriteSummary> {
+        super::sqlite_transfer::write(self, w, batches).await
     }
 }

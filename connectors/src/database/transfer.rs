@@ -5,11 +5,20 @@
 //!
 //! Guarantees every backend keeps:
 //! - memory is bounded by the batch size, never by the data size;
-//! - a write is all-or-nothing: until the stream has ended without error nothing is
-//!   visible, and an error, or the future being dropped (a cancelled run), leaves the
-//!   destination as it was (`Overwrite` and `Merge` load a staging table first and swap or
-//!   merge in one transaction at the end; staging tables are dropped on the way out);
-//! - values are bound or loaded as data, never spliced into SQL text.
+//! - a write is all-or-nothing: it runs in one transaction on one connection, committed
+//!   only once the stream has ended without error; an error, or the future being dropped
+//!   (a cancelled run), leaves the destination as it was, and the connection is closed
+//!   rather than pooled. `Merge` loads a temporary staging table (named after the run)
+//!   and merges from it before the commit; a table the write creates is created in the
+//!   same transaction, except on MySQL, whose DDL commits: there it is dropped again when
+//!   the write does not complete;
+//! - columns are written by name (the table may order them otherwise, or have more);
+//!   values are bound or loaded as data, never spliced into SQL text; identifiers are
+//!   quoted.
+//!
+//! Backends: `postgres_transfer` (binary COPY both ways), `mysql_transfer` (`LOAD DATA
+//! LOCAL INFILE`), `sqlite_transfer`, `mssql_transfer` (bulk load); the conversions they
+//! share are in `batches` (rows into batches) and `arrow_values` (batches out).
 
 use std::pin::Pin;
 
@@ -53,11 +62,14 @@ pub struct ReadRequest {
 pub enum WriteMode {
     /// Add the rows.
     Append,
-    /// Replace every row, atomically: load a new table, then swap it in.
+    /// Replace every row, atomically: empty the table and load it in one transaction
+    /// (TRUNCATE on PostgreSQL, which keeps other readers of the table waiting until the
+    /// commit; DELETE elsewhere).
     Overwrite,
     /// Update rows whose `keys` match an incoming row, insert the others (one
     /// transaction: delete the matching rows, insert the staged ones). The table needs no
-    /// unique constraint on the keys.
+    /// unique constraint on the keys; keys match NULL-safely (NULL matches NULL); incoming
+    /// rows that share a key are all inserted.
     Merge { keys: Vec<String> },
 }
 

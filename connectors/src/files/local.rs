@@ -19,12 +19,14 @@ use std::{
     ops::Range,
     os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::Arc,
 };
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{FileMeta, FileStore};
+use super::{ByteStream, FileMeta, FileStore};
 use crate::error::DriverError;
 
 /// Cloned into each blocking task (which must own what it uses): two fields.
@@ -218,7 +220,9 @@ impl LocalFolder {
         Some((real, meta))
     }
 
-    fn put_blocking(&self, rel: &str, data: &[u8]) -> Result<(), DriverError> {
+    /// Creates (with its folders) a hidden temporary file beside `rel`'s target, for a
+    /// write that is renamed over the target once whole.
+    fn create_temp(&self, rel: &str) -> Result<Staged, DriverError> {
         let root = self.real_root()?;
         let segs = segments(rel)?;
         let Some((name, parents)) = segs.split_last() else {
@@ -243,24 +247,65 @@ impl LocalFolder {
         }
         // Written beside the target and renamed over it: a reader never sees half a file,
         // and a link or FIFO at the target is replaced, never written through.
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let temp = dir.join(format!(
-            ".{name}.pipewright-{}-{}.tmp",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = OpenOptions::new()
+        let temp = TempFile(Some(dir.join(super::temp_name(name))));
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)
-            .and_then(|mut f| f.write_all(data))
-            .and_then(|()| std::fs::rename(&temp, &target));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(io_error(rel, e));
+            .open(temp.path())
+            .map_err(|e| io_error(rel, e))?;
+        Ok(Staged {
+            file,
+            temp,
+            target,
+            dir,
+        })
+    }
+
+    fn put_blocking(&self, rel: &str, data: &[u8]) -> Result<(), DriverError> {
+        let mut staged = self.create_temp(rel)?;
+        staged.file.write_all(data).map_err(|e| io_error(rel, e))?;
+        staged.commit(rel)
+    }
+}
+
+/// A temporary file being written, renamed over its target by [`Staged::commit`].
+struct Staged {
+    file: File,
+    temp: TempFile,
+    target: PathBuf,
+    /// The folder both are in, synced after the rename so the new name survives a crash.
+    dir: PathBuf,
+}
+
+impl Staged {
+    /// Flushes the file to disk and renames it over the target.
+    fn commit(mut self, rel: &str) -> Result<(), DriverError> {
+        self.file.sync_all().map_err(|e| io_error(rel, e))?;
+        std::fs::rename(self.temp.path(), &self.target).map_err(|e| io_error(rel, e))?;
+        self.temp.0 = None;
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
         }
         Ok(())
+    }
+}
+
+/// A temporary file removed when dropped, unless it was renamed into place: an error, a
+/// panic or a cancelled write leaves nothing behind.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -381,7 +426,62 @@ impl FileStore for LocalFolder {
         let (me, path) = (self.clone(), path.to_string());
         blocking(move || me.put_blocking(&path, &data)).await
     }
+
+    /// Opened as [`FileStore::read_range`] opens (a regular file inside the folder, never
+    /// blocking on a special one), then read a chunk at a time.
+    async fn read_stream(self: Arc<Self>, path: &str) -> Result<ByteStream, DriverError> {
+        let (me, rel) = (LocalFolder::clone(&self), path.to_string());
+        let (file, _) = blocking(move || me.open_regular(&rel)).await?;
+        let file = tokio::fs::File::from_std(file);
+        let rel = path.to_string();
+        let chunks = futures_util::stream::try_unfold((file, rel), |(mut file, rel)| async move {
+            let mut buf = bytes::BytesMut::with_capacity(READ_CHUNK);
+            let n = file
+                .read_buf(&mut buf)
+                .await
+                .map_err(|e| io_error(&rel, e))?;
+            Ok((n > 0).then(|| (buf.freeze(), (file, rel))))
+        });
+        // A hung mount must not hold a run forever.
+        Ok(super::stall_guarded(Box::pin(chunks), super::STALL))
+    }
+
+    /// A hidden temporary file beside the target, synced and renamed over it at the end;
+    /// removed on an error or when the write is dropped.
+    async fn write_stream(&self, path: &str, mut data: ByteStream) -> Result<u64, DriverError> {
+        let (me, rel) = (self.clone(), path.to_string());
+        let Staged {
+            file,
+            temp,
+            target,
+            dir,
+        } = blocking(move || me.create_temp(&rel)).await?;
+        let mut out = tokio::fs::File::from_std(file);
+        let mut written = 0u64;
+        while let Some(chunk) = data.next().await {
+            let chunk = chunk?;
+            out.write_all(&chunk).await.map_err(|e| io_error(path, e))?;
+            written += chunk.len() as u64;
+        }
+        out.flush().await.map_err(|e| io_error(path, e))?;
+        let file = out.into_std().await;
+        let rel = path.to_string();
+        blocking(move || {
+            Staged {
+                file,
+                temp,
+                target,
+                dir,
+            }
+            .commit(&rel)
+        })
+        .await?;
+        Ok(written)
+    }
 }
+
+/// Bytes asked of the file per chunk of a stream.
+const READ_CHUNK: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,12 @@
 //! one for local folders (regular files only, never out of the folder) and one for SFTP.
 //! On top, what schema discovery needs: resolve a path or a glob to one file, and read a
 //! bounded prefix of it with a range request.
+//!
+//! For runs, whole files move as streams: [`FileStore::read_stream`] (a chunk at a time)
+//! and [`FileStore::write_stream`], atomic on every backend (a hidden temporary file
+//! renamed into place, or a multipart upload completed at the end), so a failed or
+//! dropped write leaves the old file. A stream is never cut off for being long, only for
+//! stalling ([`STALL`] without a chunk).
 
 mod config;
 pub mod glob;
@@ -74,17 +80,20 @@ pub trait FileStore: Send + Sync + 'static {
         let size = self.head(path).await?.size;
         let path = path.to_string();
         let this = self;
-        Ok(Box::pin(futures_util::stream::try_unfold(0u64, move |at| {
-            let (path, this) = (path.clone(), this.clone());
-            async move {
-                if at >= size {
-                    return Ok(None);
+        Ok(Box::pin(futures_util::stream::try_unfold(
+            0u64,
+            move |at| {
+                let (path, this) = (path.clone(), this.clone());
+                async move {
+                    if at >= size {
+                        return Ok(None);
+                    }
+                    let end = (at + STREAM_CHUNK).min(size);
+                    let chunk = this.read_range(&path, at..end).await?;
+                    Ok(Some((bytes::Bytes::from(chunk), end)))
                 }
-                let end = (at + STREAM_CHUNK).min(size);
-                let chunk = this.read_range(&path, at..end).await?;
-                Ok(Some((bytes::Bytes::from(chunk), end)))
-            }
-        })))
+            },
+        )))
     }
     /// Writes a file from a stream of chunks, atomically: until the stream ends without
     /// error nothing is visible at `path` (an old file there stays whole), and an error or
@@ -107,6 +116,51 @@ pub type ByteStream =
 
 /// Bytes per range read in the default [`FileStore::read_stream`].
 pub const STREAM_CHUNK: u64 = 8 << 20;
+
+/// How long a stream may go without a chunk (or a write without progress) before it is
+/// reported as stalled. Per chunk, not per file: a long transfer that keeps moving is
+/// never cut off, a stalled one is within this time.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What every temporary file a streamed write leaves while it runs has in its name
+/// (`.<name>.pipewright-<random>.tmp`, beside the target): hidden, and recognisable by
+/// whoever cleans up after a crash.
+pub const TEMP_MARK: &str = ".pipewright-";
+
+/// The hidden temporary name a write to `name` goes to before it is renamed over it:
+/// random, so two writers (two runs, two replicas) never share one.
+pub(crate) fn temp_name(name: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded from the OS once per thread and bumped per instance: mixed
+    // with the process and a counter, unique without a random-number crate.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    // Room for the suffix within the 255 bytes most file systems allow in a name.
+    let mut end = name.len().min(180);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".{}{TEMP_MARK}{:016x}.tmp", &name[..end], h.finish())
+}
+
+/// `stream` with a deadline on each chunk: one that does not come within `limit` ends the
+/// stream with [`DriverError::StoreTimeout`].
+pub(crate) fn stall_guarded(stream: ByteStream, limit: std::time::Duration) -> ByteStream {
+    use futures_util::StreamExt;
+    Box::pin(futures_util::stream::try_unfold(
+        stream,
+        move |mut s| async move {
+            match tokio::time::timeout(limit, s.next()).await {
+                Err(_) => Err(DriverError::StoreTimeout(limit)),
+                Ok(None) => Ok(None),
+                Ok(Some(chunk)) => Ok(Some((chunk?, s))),
+            }
+        },
+    ))
+}
 
 /// Opens the store a connection describes. Nothing is contacted yet.
 pub fn open(cfg: FileConfig) -> Result<Arc<dyn FileStore>, DriverError> {
@@ -174,6 +228,23 @@ impl FileStore for Scrubbed {
     async fn put(&self, path: &str, data: Vec<u8>) -> Result<(), DriverError> {
         self.inner
             .put(path, data)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+    async fn read_stream(self: Arc<Self>, path: &str) -> Result<ByteStream, DriverError> {
+        use futures_util::StreamExt;
+        let stream = Arc::clone(&self.inner)
+            .read_stream(path)
+            .await
+            .map_err(|e| self.redactor.error(e))?;
+        let redactor = self.redactor.clone();
+        Ok(Box::pin(
+            stream.map(move |chunk| chunk.map_err(|e| redactor.error(e))),
+        ))
+    }
+    async fn write_stream(&self, path: &str, data: ByteStream) -> Result<u64, DriverError> {
+        self.inner
+            .write_stream(path, data)
             .await
             .map_err(|e| self.redactor.error(e))
     }
@@ -321,6 +392,16 @@ mod scrubbed_tests {
         async fn put(&self, _: &str, _: Vec<u8>) -> Result<(), DriverError> {
             Err(DriverError::Store("hunter2/SECRET".into()))
         }
+        /// Fails inside the stream, after a first good chunk.
+        async fn read_stream(self: Arc<Self>, _: &str) -> Result<ByteStream, DriverError> {
+            Ok(Box::pin(futures_util::stream::iter([
+                Ok(bytes::Bytes::from_static(b"a,b\n")),
+                Err(DriverError::Sftp("read failed for hunter2/SECRET".into())),
+            ])))
+        }
+        async fn write_stream(&self, _: &str, _: ByteStream) -> Result<u64, DriverError> {
+            Err(DriverError::Sftp("write refused for hunter2/SECRET".into()))
+        }
     }
 
     #[tokio::test]
@@ -329,7 +410,19 @@ mod scrubbed_tests {
             inner: Arc::new(Echoing),
             redactor: crate::redact::Redactor::new(["hunter2/SECRET"]),
         };
+        let store = Arc::new(store);
+        let mut stream = Arc::clone(&store).read_stream("x").await.unwrap();
+        use futures_util::StreamExt;
+        assert_eq!(stream.next().await.unwrap().unwrap(), &b"a,b\n"[..]);
+        let in_stream = stream.next().await.unwrap().unwrap_err().to_string();
+        let empty: ByteStream = Box::pin(futures_util::stream::empty());
         let errors = [
+            in_stream,
+            store
+                .write_stream("x", empty)
+                .await
+                .unwrap_err()
+                .to_string(),
             store.test_connection().await.unwrap_err().to_string(),
             store.list("", false, 1).await.unwrap_err().to_string(),
             store.head("x").await.unwrap_err().to_string(),
@@ -352,6 +445,36 @@ mod tests {
         assert!(!s.contains("MARKER"), "{s}");
         assert!(s.contains("http://127.0.0.1:9000/…"), "{s}");
         assert!(s.ends_with("\"<the file>\" gone"), "{s}");
+    }
+
+    #[test]
+    fn temporary_names_are_hidden_unique_and_short_enough() {
+        let a = super::temp_name("orders.csv");
+        let b = super::temp_name("orders.csv");
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with(".orders.csv.pipewright-") && a.ends_with(".tmp"),
+            "{a}"
+        );
+        assert!(a.contains(super::TEMP_MARK));
+        let long = super::temp_name(&"é".repeat(200));
+        assert!(long.len() <= 255, "{}", long.len());
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_stops_sending_ends_with_a_timeout() {
+        use futures_util::StreamExt;
+        let limit = std::time::Duration::from_millis(50);
+        let first = futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"x"))]);
+        let stalled = first.chain(futures_util::stream::pending());
+        let mut s = super::stall_guarded(Box::pin(stalled), limit);
+        assert_eq!(s.next().await.unwrap().unwrap(), &b"x"[..]);
+        let e = s.next().await.unwrap().unwrap_err();
+        assert!(
+            matches!(e, super::DriverError::StoreTimeout(d) if d == limit),
+            "{e:?}"
+        );
+        assert!(s.next().await.is_none());
     }
 
     #[test]

@@ -117,3 +117,78 @@ impl RunFailure {
         RunFailure::new(category, message, hint)
     }
 }
+
+/// An execution error as a failure: one a component raised keeps its attribution;
+/// DataFusion's and Arrow's own are categorised by kind.
+pub(crate) fn from_datafusion(e: &datafusion::error::DataFusionError) -> RunFailure {
+    use datafusion::error::DataFusionError as D;
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    loop {
+        if let Some(f) = cur.downcast_ref::<super::database::Failed>() {
+            return f.0.clone();
+        }
+        if let Some(f) = cur.downcast_ref::<RunFailure>() {
+            return f.clone();
+        }
+        match cur.source() {
+            Some(s) => cur = s,
+            None => break,
+        }
+    }
+    let message = first_line(&e.find_root().to_string());
+    match e.find_root() {
+        D::ArrowError(..) => RunFailure::new(
+            Category::Data,
+            message,
+            "a value could not be converted: look at the source's values (preview_data) and cast or clean them with a select component",
+        ),
+        D::ResourcesExhausted(_) => RunFailure::new(
+            Category::Resource,
+            message,
+            "the run needed more memory than it may use: aggregate or join fewer rows, or raise the engine's memory limit",
+        ),
+        D::Execution(m) if m.contains("cast") || m.contains("parse") => RunFailure::new(
+            Category::Data,
+            message,
+            "a value could not be converted: look at the source's values and cast or clean them with a select component",
+        ),
+        _ => RunFailure::internal(message),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// A validation error found when the run started, as its failure.
+pub(crate) fn from_finding(f: &crate::Finding) -> RunFailure {
+    const WHERE_THINGS_ARE: &[&str] = &[
+        "table",
+        "query",
+        "path",
+        "schema",
+        "connection_id",
+        "package_id",
+        "bucket",
+        "merge_keys",
+    ];
+    let unknown_column = f.message.contains("unknown column") || f.message.contains("not found");
+    let category = match f.property.as_deref() {
+        Some(p) if WHERE_THINGS_ARE.contains(&p) => Category::Schema,
+        Some(_) if unknown_column => Category::Schema,
+        Some(_) => Category::Expression,
+        None => Category::Schema,
+    };
+    let hint = match (&f.component, &f.property) {
+        (Some(c), Some(p)) => format!("change `{p}` of component `{c}`: {}", f.fix),
+        (Some(c), None) => format!("change component `{c}`: {}", f.fix),
+        _ => f.fix.clone(),
+    };
+    RunFailure {
+        category,
+        component: f.component.clone(),
+        property: f.property.clone(),
+        message: f.message.clone(),
+        hint,
+    }
+}

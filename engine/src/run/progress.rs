@@ -74,3 +74,13 @@ impl Progress {
             .fold((0, 0), |(r, w), c| (r + c.rows_read, w + c.rows_written))
     }
 }
+
+/// The bytes a batch's values take (its slices, not the capacity its buffers reserved):
+/// what "bytes read" and "bytes written" count for database sources and destinations.
+pub fn batch_bytes(batch: &datafusion::arrow::record_batch::RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+        .sum()
+}

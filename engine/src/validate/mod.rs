@@ -11,8 +11,8 @@
 //! about one schema round trip plus planning (micro- to milliseconds).
 
 mod plan;
-mod sql;
-mod structure;
+pub(crate) mod sql;
+pub(crate) mod structure;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -89,16 +89,39 @@ pub async fn validate(
     data_flow_json: &Value,
     cx: &Context<'_>,
 ) -> Vec<Finding> {
+    compile(flow_type, data_flow_json, cx).await.findings
+}
+
+/// What validation learned, for a run: the typed package, each component's
+/// plan (scans over schema-only sources, which a run binds to live data) and the
+/// findings (errors first).
+pub(crate) struct Compiled {
+    pub package: Package,
+    pub plans: Vec<Option<datafusion::logical_expr::LogicalPlan>>,
+    pub findings: Vec<Finding>,
+}
+
+pub(crate) async fn compile(
+    flow_type: FlowType,
+    data_flow_json: &Value,
+    cx: &Context<'_>,
+) -> Compiled {
     let (package, mut findings) = Package::parse(data_flow_json);
     let graph = structure::check(&package, flow_type, &mut findings);
     check_variables(&package, &cx.variables, &mut findings);
     let connected = check_references(&package, cx.inventory, &mut findings).await;
-    if flow_type == FlowType::Dataflow {
+    let plans = if flow_type == FlowType::Dataflow {
         let sources = source_schemas(&package, &connected, cx.schemas, &mut findings).await;
-        plan::compile(&package, &graph, &sources, &mut findings);
-    }
+        plan::compile(&package, &graph, &sources, &mut findings)
+    } else {
+        Vec::new()
+    };
     findings.sort_by_key(|f| f.severity);
-    findings
+    Compiled {
+        package,
+        plans,
+        findings,
+    }
 }
 
 /// Whether the package has no error (warnings allowed).

@@ -10,6 +10,7 @@ pub mod files;
 pub mod inventory;
 pub mod lookup;
 pub mod packages;
+pub mod runs;
 pub mod schedules;
 
 use crate::registry::{DuplicateTool, Registry};
@@ -22,6 +23,7 @@ pub fn registry(conformance_fixtures: bool) -> Result<Registry, DuplicateTool> {
     all.extend(database::tools());
     all.extend(files::tools());
     all.extend(packages::tools());
+    all.extend(runs::tools());
     all.extend(schedules::tools());
     all.extend(audit::tools());
     if conformance_fixtures {

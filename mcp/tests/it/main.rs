@@ -4,3 +4,6 @@
 /// What `tools/list` shows, pinned: a refactor of the tool table must not change a name,
 /// a description, a schema or an annotation by accident.
 mod tools_list;
+
+/// The run tools on a real store, the test acting as the worker.
+mod runs;

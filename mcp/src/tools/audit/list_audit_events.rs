@@ -16,7 +16,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "list_audit_events",
             title: "List audit events",
-            description: "The account's audit trail, newest first: action, target, before/after, user, token, client and tool. Filters: target, actor, tool, action, since/until (RFC 3339). Paginated.",
+            description: "The account's audit trail, newest first: action, target, before/after, user, token, client and tool. Filter by target, actor, tool, action and since/until. Paginated.",
             effect: Effect::Read,
         },
         list_audit_events,
@@ -32,7 +32,7 @@ pub struct Args {
     pub user_id: Option<i64>,
     pub token_id: Option<i64>,
     pub token_name: Option<String>,
-    /// The MCP tool that made the change, e.g. `update_package_components`.
+    /// e.g. `update_package_components`.
     pub tool: Option<String>,
     /// e.g. `package.update`.
     pub action: Option<String>,

@@ -17,7 +17,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "discover_schema",
             title: "Discover tables",
-            description: "Lists tables and views of a database connection (schema, name, kind) with optional schema_name, search (substring of the name), limit (default 100, max 1000) and offset. Give table_name to also get that table's columns (name, database_type, nullable, json_type). Database connections only.",
+            description: "Lists tables and views of a database connection (schema, name, kind). Give table_name to also get its columns (name, database_type, nullable, json_type).",
             effect: Effect::ReadUpstream,
         },
         discover_schema,
@@ -38,7 +38,6 @@ pub struct DiscoverSchemaArgs {
     /// Page size, default 100, max 1000.
     #[serde(default)]
     pub limit: Option<i64>,
-    /// Rows to skip, default 0.
     #[serde(default)]
     pub offset: Option<i64>,
     /// Also return this table's columns.

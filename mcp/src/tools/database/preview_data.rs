@@ -22,7 +22,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "preview_data",
             title: "Preview rows",
-            description: "Returns column metadata and up to row_count rows (default 20, max 200) of a database table, read-only. Optional schema_name and where_clause: one condition on this table's own columns (comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, CAST, pure functions such as lower or date_trunc); subqueries, other tables and side-effecting functions are rejected with the offending part named. Decimals and integers beyond 2^53 come as strings, binary as base64, long text truncated.",
+            description: "Returns column metadata and up to row_count rows (default 20, max 200) of a database table, read-only. where_clause is one condition on the table's own columns (comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, CAST, pure functions); anything else is refused, naming the part. Big decimals and integers come as strings, binary as base64.",
             effect: Effect::ReadUpstream,
         },
         preview_data,

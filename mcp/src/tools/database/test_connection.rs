@@ -17,7 +17,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "test_connection",
             title: "Test a connection",
-            description: "Actively connects to a connection's upstream system and runs a trivial query. Returns success true/false; on failure error_message says what failed (unreachable host, TLS, bad credentials, unknown database, no permission, timeout) and what to do. Also reports whether the connection's user can write (a preview connection should not). connection_type (database|file) is optional and only checked.",
+            description: "Connects to a connection's upstream system and runs a trivial query. Returns success; on failure error_message says what failed (host, TLS, credentials, database, permission, timeout) and what to do. Also says whether the user can write (a preview connection should not).",
             effect: Effect::ReadUpstream,
         },
         test_connection,
@@ -27,9 +27,8 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestConnectionArgs {
-    /// The connection id (see list_connections).
     pub connection_id: i64,
-    /// `database` or `file`: checked against the connection's family when given.
+    /// `database` or `file`, checked against the connection.
     #[serde(default)]
     pub connection_type: Option<String>,
 }

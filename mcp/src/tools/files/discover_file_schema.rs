@@ -24,7 +24,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "discover_file_schema",
             title: "Discover a file's columns",
-            description: "Detects the columns of a delimited file (CSV, TSV, pipe, any delimiter; gzip is decoded) or JSON Lines on a file connection (S3, GCS, Azure, SFTP, local, HTTP). Required connection_id and path (a glob such as `exports/*.csv` picks the newest match and says so). Optional delimiter, header_row (1-based line, 0 = none), record_type (delimited|json), record_delimiter, char_encoding, bucket, lines (data rows to analyse), quote, escape, sample_bytes (default 1 MiB, max 16 MiB); each overrides the guess. Reads only a prefix of the file with a range request. Returns field_count, column_names, fields ready for a source component's schema.fields, the dialect used with a confidence per guess, typed columns with formats, and sample rows.",
+            description: "Detects the columns of a delimited file (any delimiter; gzip decoded) or JSON Lines on a file connection (S3, GCS, Azure, SFTP, local, HTTP), reading only a prefix. Every optional argument overrides its guess. Returns field_count, column_names, fields for a source component's schema.fields, the dialect with a confidence per guess, typed columns and sample rows.",
             effect: Effect::ReadUpstream,
         },
         discover_file_schema,
@@ -34,40 +34,38 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscoverFileSchemaArgs {
-    /// A file connection id (list_connections with connection_type_filter=file).
+    /// A file connection's id.
     pub connection_id: i64,
-    /// The file, relative to the connection's bucket or folder; `*`, `?`, `[..]` and `**`
-    /// pick the newest matching file.
+    /// Relative to the connection's bucket or folder; a glob picks the newest match.
     pub path: String,
     /// One character (`,` `;` `|` `§` …), or `tab`, `space`, `none` (one column per line).
     #[serde(default)]
     pub delimiter: Option<String>,
-    /// 1-based line number of the header, counted from the top of the file (preamble lines
-    /// included); 0 = no header.
+    /// 1-based line of the header, preamble lines counted; 0 = none.
     #[serde(default)]
     pub header_row: Option<i64>,
     /// `delimited` (default) or `json` (JSON Lines).
     #[serde(default)]
     pub record_type: Option<String>,
-    /// `LF`, `CRLF`, `CR` (or `\n`, `\r\n`, `\r`), or any single character.
+    /// `LF`, `CRLF`, `CR` or one character.
     #[serde(default)]
     pub record_delimiter: Option<String>,
-    /// The file's encoding, e.g. UTF-8, UTF-16LE, windows-1252, ISO-8859-1, Shift_JIS, GBK.
+    /// e.g. UTF-16LE, windows-1252, Shift_JIS.
     #[serde(default)]
     pub char_encoding: Option<String>,
-    /// Another bucket or container than the connection's (S3, GCS, Azure).
+    /// Instead of the connection's bucket or container.
     #[serde(default)]
     pub bucket: Option<String>,
-    /// Data rows to analyse at most (default: every row in the sample, up to 50,000).
+    /// Most data rows to analyse (default: all sampled, up to 50,000).
     #[serde(default)]
     pub lines: Option<i64>,
-    /// The quote character, or `none` when fields are never quoted.
+    /// The quote character, or `none`.
     #[serde(default)]
     pub quote: Option<String>,
-    /// `\` when a backslash escapes quotes, or `none` when quotes are doubled.
+    /// `\` if a backslash escapes quotes, `none` if quotes are doubled.
     #[serde(default)]
     pub escape: Option<String>,
-    /// Bytes read from the start of the file, default 1 MiB, max 16 MiB.
+    /// Bytes to read, default 1 MiB, max 16 MiB.
     #[serde(default)]
     pub sample_bytes: Option<i64>,
 }

@@ -18,7 +18,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "get_connection",
             title: "Get a connection",
-            description: "Returns one connection's non-credential fields (host, port, database, user, tunnel_type, bucket, …), which secrets are set (names only), and suggested_components for building a package. Credentials are never returned.",
+            description: "Returns one connection's non-secret fields (host, port, database, user, tunnel_type, bucket, …), the names of the secrets it has set, and suggested_components for packages.",
             effect: Effect::Read,
         },
         get_connection,
@@ -28,7 +28,6 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetConnectionArgs {
-    /// The connection id (see list_connections).
     pub connection_id: i64,
 }
 

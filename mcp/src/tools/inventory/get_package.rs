@@ -28,9 +28,8 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetPackageArgs {
-    /// The package id (see list_packages or search_all).
     pub package_id: i64,
-    /// Also return the full data_flow_json graph (large). Default false.
+    /// Also return data_flow_json (large).
     #[serde(default)]
     pub include_full_graph: bool,
 }

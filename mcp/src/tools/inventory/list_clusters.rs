@@ -16,7 +16,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "list_clusters",
             title: "List clusters",
-            description: "Lists clusters (worker pools) with status, type, nodes, region, lifecycle timestamps and terminate_on_idle. Filter by status.",
+            description: "Lists clusters (worker pools): status (available while a worker serves it), type, nodes, live_nodes, region, lifecycle times, terminate_on_idle. Filter by status.",
             effect: Effect::Read,
         },
         list_clusters,
@@ -26,11 +26,9 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListClustersArgs {
-    /// Only clusters in this status: pending, creating, available, idle, terminating, terminated, error.
+    /// pending, creating, available, idle, terminating, terminated or error.
     pub status: Option<String>,
-    /// Items per page (1-100, default 25).
     pub limit: Option<i64>,
-    /// Items to skip (default 0).
     pub offset: Option<i64>,
 }
 

@@ -29,9 +29,7 @@ pub fn spec() -> ToolSpec {
 pub struct ListConnectionsArgs {
     /// A connection type (postgres, mysql, mariadb, mssql, sqlite, s3, gcs, azure, local, sftp, http) or a family (database, file).
     pub connection_type_filter: Option<String>,
-    /// Items per page (1-100, default 25).
     pub limit: Option<i64>,
-    /// Items to skip (default 0).
     pub offset: Option<i64>,
 }
 

@@ -40,15 +40,10 @@ pub enum PackageStatus {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListPackagesArgs {
-    /// Only packages of this flow type.
     pub flow_type: Option<FlowType>,
-    /// Only packages with this status (archived packages are soft-deleted ones).
     pub status: Option<PackageStatus>,
-    /// Only packages in this workspace (see list_workspaces).
     pub workspace_id: Option<i64>,
-    /// Items per page (1-100, default 25).
     pub limit: Option<i64>,
-    /// Items to skip (default 0).
     pub offset: Option<i64>,
 }
 

@@ -16,7 +16,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "list_workspaces",
             title: "List workspaces",
-            description: "Lists workspaces in the account with package_count, last_failed_jobs_count and last_completed_jobs_count (packages whose latest run failed / completed). Start here to orient yourself.",
+            description: "Lists workspaces with package_count, last_failed_jobs_count and last_completed_jobs_count (packages whose latest run failed / completed). Start here.",
             effect: Effect::Read,
         },
         list_workspaces,
@@ -26,9 +26,7 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
-    /// Items per page (1-100, default 25).
     pub limit: Option<i64>,
-    /// Items to skip (default 0).
     pub offset: Option<i64>,
 }
 

@@ -18,7 +18,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "search_all",
             title: "Search everything",
-            description: "Full-text search across connections, packages, clusters and workspaces, best matches first. Words match as prefixes; all words must match. Narrow with types; per_type_limit caps hits per type (default 10, max 50).",
+            description: "Full-text search across connections, packages, clusters and workspaces, best first. Words match as prefixes; all must match. Narrow with types; per_type_limit caps hits per type (default 10, max 50).",
             effect: Effect::Read,
         },
         search_all,
@@ -33,9 +33,8 @@ pub const MAX_PER_TYPE: i64 = 50;
 pub struct SearchArgs {
     /// Words to look for in names and descriptions, e.g. "orders postgres".
     pub query: String,
-    /// Which kinds to search: connection, package, cluster, workspace (plural accepted). Default all.
+    /// connection, package, cluster, workspace (default all).
     pub types: Option<Vec<String>>,
-    /// Maximum hits per kind (1-50, default 10).
     pub per_type_limit: Option<i64>,
 }
 

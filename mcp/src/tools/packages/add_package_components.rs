@@ -32,7 +32,7 @@ pub struct Args {
     /// Edges to add: `{"source": "<id>", "target": "<id>"}`.
     #[serde(default)]
     pub edges: Vec<Value>,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

@@ -27,7 +27,7 @@ pub fn spec() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub struct Args {
     pub package_id: i64,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

@@ -31,7 +31,7 @@ pub struct Args {
     pub set: Option<Map<String, Value>>,
     /// Names of variables to delete.
     pub remove: Option<Vec<String>>,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

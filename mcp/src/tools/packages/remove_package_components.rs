@@ -28,7 +28,7 @@ pub fn spec() -> ToolSpec {
 pub struct Args {
     pub package_id: i64,
     pub component_names: Vec<String>,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

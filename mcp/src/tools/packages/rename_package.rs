@@ -29,7 +29,7 @@ pub struct Args {
     pub package_id: i64,
     pub name: String,
     pub description: Option<String>,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

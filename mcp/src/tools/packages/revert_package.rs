@@ -28,7 +28,7 @@ pub struct Args {
     pub package_id: i64,
     /// The version to restore.
     pub version: i64,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

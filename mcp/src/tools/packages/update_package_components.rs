@@ -36,7 +36,7 @@ pub struct Update {
 pub struct Args {
     pub package_id: i64,
     pub updates: Vec<Update>,
-    /// The version you read; if the package moved on, a conflict.
+    /// The version you read (conflict if it moved on).
     pub expected_version: Option<i64>,
 }
 

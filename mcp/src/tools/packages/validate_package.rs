@@ -6,12 +6,9 @@ use std::{collections::BTreeSet, time::Instant};
 
 use async_trait::async_trait;
 use catalog::validations::NewJobValidation;
-use connectors::{database::TableRef, files, DriverError};
 use engine::{
-    arrow::datatypes::SchemaRef,
-    components::properties::{FileSource, SchemaField},
     package::FlowType,
-    validate::{self, Context, Inventory, SchemaError, SchemaSource},
+    validate::{self, Context, Inventory},
     Finding, Severity,
 };
 use schemars::JsonSchema;
@@ -30,7 +27,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "validate_package",
             title: "Validate a package",
-            description: "Checks a package without running it: structure, properties, connections, variables, and every column and expression against the sources' real columns. Errors and warnings name component, property and fix. Reads schemas only.",
+            description: "Checks a package without running it: structure, properties, connections, variables, and every column and expression against the sources' real columns. Each finding names component, property and fix.",
             effect: Effect::ReadUpstream,
         },
         validate_package,
@@ -85,96 +82,6 @@ impl Inventory for Account<'_> {
     }
 }
 
-/// Source columns from the account's connections, as the drivers and file discovery see
-/// them.
-struct Columns<'a> {
-    ctx: &'a ToolContext,
-}
-
-fn unreachable(e: DriverError) -> SchemaError {
-    match e {
-        DriverError::TableNotFound(_)
-        | DriverError::FileNotFound { .. }
-        | DriverError::NoMatch { .. } => SchemaError::NotFound(e.to_string()),
-        other => SchemaError::Unreachable(other.to_string()),
-    }
-}
-
-#[async_trait]
-impl SchemaSource for Columns<'_> {
-    async fn table_schema(
-        &self,
-        connection_id: i64,
-        schema: Option<&str>,
-        table: &str,
-    ) -> Result<SchemaRef, SchemaError> {
-        let driver = self
-            .ctx
-            .connections
-            .database(self.ctx.account_id(), connection_id)
-            .await
-            .map_err(unreachable)?;
-        let columns = driver
-            .describe_table(&TableRef {
-                schema: schema.map(String::from),
-                name: table.to_string(),
-            })
-            .await
-            .map_err(unreachable)?;
-        Ok(engine::schema::from_columns(&columns))
-    }
-
-    async fn query_schema(&self, _: i64, _: &str) -> Result<SchemaRef, SchemaError> {
-        Err(SchemaError::Unreachable(
-            "the columns of a SQL query are not read before the package runs".into(),
-        ))
-    }
-
-    async fn file_schema(
-        &self,
-        connection_id: i64,
-        source: &FileSource,
-    ) -> Result<SchemaRef, SchemaError> {
-        let account = self.ctx.account_id();
-        let store = self
-            .ctx
-            .connections
-            .file_store(account, connection_id, source.bucket.as_deref())
-            .await
-            .map_err(unreachable)?;
-        let gate = self.ctx.connections.files();
-        let resolved = {
-            let (store, path) = (store.clone(), source.path.clone());
-            gate.run(account, async move {
-                files::resolve(store.as_ref(), &path).await
-            })
-            .await
-            .map_err(unreachable)?
-        };
-        let (bytes, truncated) = {
-            let (store, file) = (store.clone(), resolved.file.clone());
-            gate.run(account, async move {
-                files::read_prefix(store.as_ref(), &file, 256 * 1024).await
-            })
-            .await
-            .map_err(unreachable)?
-        };
-        let hints = discovery::Hints {
-            encoding: source.encoding.clone(),
-            ..Default::default()
-        };
-        let found = gate
-            .run_blocking(account, move || discovery::sniff(&bytes, truncated, &hints))
-            .await
-            .map_err(unreachable)?
-            .map_err(|e| SchemaError::Invalid(e.to_string()))?;
-        let fields: Vec<SchemaField> = serde_json::to_value(&found.fields)
-            .and_then(serde_json::from_value)
-            .map_err(|_| SchemaError::Invalid("the file's columns could not be read".into()))?;
-        Ok(engine::schema::from_file_fields(&fields))
-    }
-}
-
 async fn validate_package(ctx: ToolContext, a: Args) -> Result<Validation, ToolError> {
     let started = Instant::now();
     let package = lookup::package(&ctx, a.package_id).await?;
@@ -187,7 +94,7 @@ async fn validate_package(ctx: ToolContext, a: Args) -> Result<Validation, ToolE
     variables.extend(a.variables.unwrap_or_default());
     let findings = {
         let inventory = Account { ctx: &ctx };
-        let schemas = Columns { ctx: &ctx };
+        let schemas = engine::run::LiveSchemas::new(ctx.connections.clone(), ctx.account_id());
         let cx = Context {
             inventory: &inventory,
             schemas: &schemas,

@@ -26,9 +26,7 @@ pub fn spec() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToggleArgs {
-    /// The schedule id.
     pub schedule_id: i64,
-    /// true to enable, false to disable.
     pub enabled: bool,
 }
 

@@ -1,8 +1,11 @@
-//! SFTP over russh: one authenticated session per connection, reopened when it drops.
+//! SFTP over russh: one authenticated session per connection, reopened when it drops,
+//! shared by every call at once (SFTP numbers its requests, so a run's long stream and a
+//! listing proceed side by side).
 //! Reads are explicit `READ` requests for exactly the bytes asked (pipelined, never read
-//! ahead), so a prefix of a 2 GiB file costs a prefix.
+//! ahead), so a prefix of a 2 GiB file costs a prefix. Streamed writes go to a hidden
+//! temporary file renamed over the target at the end.
 
-use std::ops::Range;
+use std::{ops::Range, sync::Arc};
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
@@ -10,9 +13,13 @@ use russh_sftp::{
     client::{error::Error as SftpError, RawSftpSession},
     protocol::{FileAttributes, OpenFlags, StatusCode},
 };
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::Mutex;
 
-use super::{FileMeta, FileStore};
+mod staged;
+
+use staged::{mkdirs, write_at, Failed, OpenHandle, Staged};
+
+use super::{ByteStream, FileMeta, FileStore};
 use crate::{
     error::DriverError,
     tunnel::{ssh_session, HostKeyCheck, Purpose, SshConfig},
@@ -26,16 +33,19 @@ const IN_FLIGHT: usize = 16;
 pub struct Sftp {
     ssh: SshConfig,
     root: Option<String>,
-    session: Mutex<Option<Open>>,
+    /// Held only while the session is checked or opened, never during an operation.
+    session: Mutex<Option<Arc<Open>>>,
 }
 
 /// A live SSH connection and the SFTP session on it.
 struct Open {
     ssh: russh::client::Handle<HostKeyCheck>,
     sftp: RawSftpSession,
+    /// The server renames over an existing file atomically (OpenSSH's extension).
+    posix_rename: bool,
+    /// The server flushes a file to disk on request (OpenSSH's extension).
+    fsync: bool,
 }
-
-type Guard<'a> = MutexGuard<'a, Option<Open>>;
 
 impl Sftp {
     pub fn new(ssh: SshConfig, root: Option<String>) -> Sftp {
@@ -91,24 +101,43 @@ impl Sftp {
             .map_err(|e| err(format!("the server has no sftp subsystem: {e}")))?;
         let sftp = RawSftpSession::new(channel.into_stream());
         sftp.set_timeout(self.ssh.timeout.as_secs().max(1));
-        sftp.init()
+        let version = sftp
+            .init()
             .await
             .map_err(|e| err(format!("SFTP handshake failed: {e}")))?;
-        Ok(Open { ssh: handle, sftp })
+        let has = |name: &str| version.extensions.contains_key(name);
+        Ok(Open {
+            ssh: handle,
+            sftp,
+            posix_rename: has("posix-rename@openssh.com"),
+            fsync: has("fsync@openssh.com"),
+        })
     }
 
     /// The open session, opened (or reopened after a drop) when needed.
-    async fn session(&self) -> Result<Guard<'_>, DriverError> {
+    async fn session(&self) -> Result<Arc<Open>, DriverError> {
         let mut guard = self.session.lock().await;
-        if guard.as_ref().is_none_or(|o| o.ssh.is_closed()) {
-            *guard = Some(self.open_session().await?);
+        match guard.as_ref() {
+            Some(open) if !open.ssh.is_closed() => Ok(Arc::clone(open)),
+            _ => {
+                let open = Arc::new(self.open_session().await?);
+                *guard = Some(Arc::clone(&open));
+                Ok(open)
+            }
         }
-        Ok(guard)
+    }
+
+    /// Forgets `open` (if it is still the current session) so the next call reconnects.
+    async fn forget(&self, open: &Arc<Open>) {
+        let mut guard = self.session.lock().await;
+        if guard.as_ref().is_some_and(|o| Arc::ptr_eq(o, open)) {
+            *guard = None;
+        }
     }
 
     /// An error for `path` (kept in the error, never in its message); a failure below
     /// SFTP forgets the session so the next call reconnects.
-    fn fail(&self, guard: &mut Guard<'_>, path: &str, e: SftpError) -> DriverError {
+    async fn fail(&self, open: &Arc<Open>, path: &str, e: SftpError) -> DriverError {
         let detail = super::scrub(&e.to_string(), path);
         match &e {
             SftpError::Status(s) => match s.status_code {
@@ -119,7 +148,7 @@ impl Sftp {
                 _ => DriverError::Sftp(format!("{}: {detail}", self.at())),
             },
             _ => {
-                **guard = None;
+                self.forget(open).await;
                 DriverError::Sftp(format!("{}: {detail}", self.at()))
             }
         }
@@ -194,19 +223,17 @@ impl FileStore for Sftp {
         let mut out = Vec::new();
         let folder = folder.trim_end_matches('/');
         let mut queue = vec![folder.to_string()];
-        let mut guard = self.session().await?;
+        let open = self.session().await?;
         while let Some(dir) = queue.pop() {
-            let open = guard.as_ref().expect("opened");
             let handle = match open.sftp.opendir(self.full(&dir)).await {
                 Ok(h) => h.handle,
-                Err(e) => return Err(self.fail(&mut guard, &dir, e)),
+                Err(e) => return Err(self.fail(&open, &dir, e).await),
             };
             loop {
-                let open = guard.as_ref().expect("opened");
                 let names = match open.sftp.readdir(handle.as_str()).await {
                     Ok(n) => n,
                     Err(e) if is_eof(&e) => break,
-                    Err(e) => return Err(self.fail(&mut guard, &dir, e)),
+                    Err(e) => return Err(self.fail(&open, &dir, e).await),
                 };
                 for f in names.files {
                     if f.filename == "." || f.filename == ".." {
@@ -223,32 +250,21 @@ impl FileStore for Sftp {
                     }
                     out.push(m);
                     if out.len() >= max {
-                        let _ = guard
-                            .as_ref()
-                            .expect("opened")
-                            .sftp
-                            .close(handle.as_str())
-                            .await;
+                        let _ = open.sftp.close(handle.as_str()).await;
                         return Ok(out);
                     }
                 }
             }
-            let _ = guard.as_ref().expect("opened").sftp.close(handle).await;
+            let _ = open.sftp.close(handle).await;
         }
         Ok(out)
     }
 
     async fn head(&self, path: &str) -> Result<FileMeta, DriverError> {
-        let mut guard = self.session().await?;
-        let attrs = match guard
-            .as_ref()
-            .expect("opened")
-            .sftp
-            .stat(self.full(path))
-            .await
-        {
+        let open = self.session().await?;
+        let attrs = match open.sftp.stat(self.full(path)).await {
             Ok(a) => a.attrs,
-            Err(e) => return Err(self.fail(&mut guard, path, e)),
+            Err(e) => return Err(self.fail(&open, path, e).await),
         };
         let m = meta(path.trim_end_matches('/').to_string(), &attrs);
         if m.is_dir {
@@ -261,50 +277,160 @@ impl FileStore for Sftp {
         if range.is_empty() {
             return Ok(Vec::new());
         }
-        let mut guard = self.session().await?;
-        let opened = guard
-            .as_ref()
-            .expect("opened")
+        let open = self.session().await?;
+        let handle = match open
             .sftp
             .open(self.full(path), OpenFlags::READ, FileAttributes::default())
-            .await;
-        let handle = match opened {
+            .await
+        {
             Ok(h) => h.handle,
-            Err(e) => return Err(self.fail(&mut guard, path, e)),
+            Err(e) => return Err(self.fail(&open, path, e).await),
         };
-        let sftp = &guard.as_ref().expect("opened").sftp;
-        let read = read_exact_range(sftp, &handle, range).await;
-        let _ = sftp.close(handle).await;
-        read.map_err(|e| self.fail(&mut guard, path, e))
+        let read = read_exact_range(&open.sftp, &handle, range).await;
+        let _ = open.sftp.close(handle).await;
+        match read {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(self.fail(&open, path, e).await),
+        }
     }
 
     async fn put(&self, path: &str, data: Vec<u8>) -> Result<(), DriverError> {
-        let mut guard = self.session().await?;
+        let open = self.session().await?;
         let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
-        let opened = guard
-            .as_ref()
-            .expect("opened")
+        let handle = match open
             .sftp
             .open(self.full(path), flags, FileAttributes::default())
+            .await
+        {
+            Ok(h) => h.handle,
+            Err(e) => return Err(self.fail(&open, path, e).await),
+        };
+        let written = write_at(&open.sftp, &handle, 0, &data).await;
+        let closed = open.sftp.close(handle).await;
+        match written.and(closed.map(|_| ())) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(&open, path, e).await),
+        }
+    }
+
+    /// Sequential reads of [`STREAM_READ`] bytes, each as pipelined requests.
+    async fn read_stream(self: Arc<Self>, path: &str) -> Result<ByteStream, DriverError> {
+        let open = self.session().await?;
+        let handle = match open
+            .sftp
+            .open(self.full(path), OpenFlags::READ, FileAttributes::default())
+            .await
+        {
+            Ok(h) => h.handle,
+            Err(e) => return Err(self.fail(&open, path, e).await),
+        };
+        let reading = Reading {
+            handle: OpenHandle {
+                open,
+                handle: Some(handle),
+            },
+            store: self,
+            path: path.to_string(),
+            at: 0,
+            done: false,
+        };
+        let chunks = futures_util::stream::try_unfold(reading, |mut r| async move {
+            if r.done {
+                r.handle.close().await;
+                return Ok(None);
+            }
+            let Some(handle) = r.handle.handle.clone() else {
+                return Ok(None);
+            };
+            let want = r.at..r.at + STREAM_READ;
+            match read_exact_range(&r.handle.open.sftp, &handle, want).await {
+                Ok(bytes) => {
+                    // Short only at the end of the file.
+                    r.done = (bytes.len() as u64) < STREAM_READ;
+                    if bytes.is_empty() {
+                        r.handle.close().await;
+                        return Ok(None);
+                    }
+                    r.at += bytes.len() as u64;
+                    Ok(Some((bytes::Bytes::from(bytes), r)))
+                }
+                Err(e) => {
+                    r.handle.close().await;
+                    Err(r.store.fail(&r.handle.open, &r.path, e).await)
+                }
+            }
+        });
+        Ok(super::stall_guarded(Box::pin(chunks), super::STALL))
+    }
+
+    /// A hidden temporary file beside the target, renamed over it at the end (atomically
+    /// where the server has OpenSSH's `posix-rename`; elsewhere the old file is removed
+    /// first); removed on an error or when the write is dropped.
+    async fn write_stream(&self, path: &str, data: ByteStream) -> Result<u64, DriverError> {
+        let open = self.session().await?;
+        let target = self.full(path);
+        let (dir, name) = match target.rsplit_once('/') {
+            Some((d, n)) => (format!("{d}/"), n.to_string()),
+            None => (String::new(), target.clone()),
+        };
+        if name.is_empty() || name == "." || name == ".." {
+            return Err(DriverError::NotAFile {
+                path: path.trim_matches('/').into(),
+            });
+        }
+        let temp = format!("{dir}{}", super::temp_name(&name));
+        let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUDE;
+        let mut opened = open
+            .sftp
+            .open(temp.as_str(), flags, FileAttributes::default())
             .await;
+        if matches!(&opened, Err(SftpError::Status(s)) if s.status_code == StatusCode::NoSuchFile) {
+            // The folder is missing: made, parent first, then the open retried once.
+            mkdirs(&open.sftp, &dir).await;
+            opened = open
+                .sftp
+                .open(temp.as_str(), flags, FileAttributes::default())
+                .await;
+        }
         let handle = match opened {
             Ok(h) => h.handle,
-            Err(e) => return Err(self.fail(&mut guard, path, e)),
+            Err(e) => return Err(self.fail(&open, path, e).await),
         };
-        let sftp = &guard.as_ref().expect("opened").sftp;
-        let mut result = Ok(());
-        for (i, chunk) in data.chunks(CHUNK as usize).enumerate() {
-            if let Err(e) = sftp
-                .write(handle.as_str(), i as u64 * CHUNK, chunk.to_vec())
-                .await
-            {
-                result = Err(e);
-                break;
+        let mut staged = Staged {
+            handle: OpenHandle {
+                open: Arc::clone(&open),
+                handle: Some(handle),
+            },
+            temp: Some(temp),
+        };
+        match staged.fill(data).await {
+            Ok(n) => match staged.commit(&target).await {
+                Ok(()) => Ok(n),
+                Err(e) => {
+                    staged.discard().await;
+                    Err(self.fail(&open, path, e).await)
+                }
+            },
+            Err(Failed::Input(e)) => {
+                staged.discard().await;
+                Err(e)
+            }
+            Err(Failed::Sftp(e)) => {
+                staged.discard().await;
+                Err(self.fail(&open, path, e).await)
             }
         }
-        let closed = sftp.close(handle).await;
-        result
-            .and(closed.map(|_| ()))
-            .map_err(|e| self.fail(&mut guard, path, e))
     }
+}
+
+/// Bytes per item of a read stream: [`IN_FLIGHT`] requests of [`CHUNK`].
+const STREAM_READ: u64 = CHUNK * IN_FLIGHT as u64;
+
+/// A read stream's state.
+struct Reading {
+    handle: OpenHandle,
+    store: Arc<Sftp>,
+    path: String,
+    at: u64,
+    done: bool,
 }

@@ -1,7 +1,9 @@
-//! Runs of packages and their log lines.
+//! Finished runs written whole, with their log: how the demo seeds run history without
+//! executing anything. Real runs go through the queue (`control`, `queue`).
 
 use crate::{time::now_ms, Result, Store};
 
+/// A run that already ended, as the demo records it.
 pub struct NewRun<'a> {
     pub account_id: i64,
     pub package_id: i64,
@@ -16,7 +18,7 @@ pub struct NewRun<'a> {
 }
 
 impl Store {
-    /// Records a run with its log in one transaction (used by the demo and, later, workers).
+    /// Records a finished run with its log in one transaction.
     pub async fn record_run(&self, r: NewRun<'_>) -> Result<i64> {
         let mut tx = self.begin().await?;
         let created = r.started_at.unwrap_or_else(now_ms);
