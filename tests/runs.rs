@@ -627,3 +627,49 @@ async fn failures_are_categorised_with_the_component_and_property_to_change() {
         );
     }
 }
+
+/// A run variable that tries to end its string literal in a pushed-down filter is data,
+/// not SQL: the rows kept are exactly the ones equal to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_variable_in_a_filter_is_compared_not_executed() {
+    let Some(pg) = TempDatabase::create().await else {
+        return;
+    };
+    let db = pg.client().await;
+    db.batch_execute(
+        r"CREATE TABLE people (id bigint, name text);
+          INSERT INTO people VALUES (1, 'Ann'), (2, 'O''Brien'), (3, 'x\'' OR 1=1 --');",
+    )
+    .await
+    .unwrap();
+    let (s, mut c) = demo().await;
+    let conn = pg_connection(&s, "pg", &pg);
+    let pid = package(
+        &mut c,
+        "by name",
+        json!([
+            {"postgres_source_component": {"id": "s", "name": "people", "connection_id": conn, "table": "people"}},
+            {"filter_component": {"id": "f", "name": "named", "predicate": "name = $who"}},
+            {"postgres_destination_component": {"id": "d", "name": "out", "connection_id": conn, "table": "picked", "operation": "overwrite"}}
+        ]),
+        &[("s", "f"), ("f", "d")],
+        json!({"who": "nobody"}),
+    )
+    .await;
+    for (who, expected) in [
+        (r"\' OR 1=1 --", vec![]),
+        ("O'Brien", vec![2i64]),
+        (r"x\' OR 1=1 --", vec![3]),
+    ] {
+        let r = run(&mut c, pid, json!({"variables": {"who": who}})).await;
+        assert_eq!(r["status"], json!("completed"), "{r}");
+        let ids: Vec<i64> = db
+            .query("SELECT id FROM picked ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(ids, expected, "who = {who}");
+    }
+}

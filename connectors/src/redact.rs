@@ -97,6 +97,34 @@ impl Redactor {
     }
 }
 
+/// Whether a name (a variable's, a JSON key's, an environment variable's) says its value
+/// is a secret: `password`, `db_pass`, `PGPASSWORD`, `api-key`, `aws_secret_access_key`,
+/// `ssh_key`, `passphrase`, `token`, … The one rule the worker (log redaction) and the run
+/// tools (results) share.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "secret",
+        "token",
+        "credential",
+        "authorization",
+        "apikey",
+        "api_key",
+        "access_key",
+        "private_key",
+        "session_key",
+    ];
+    WORDS.iter().any(|w| n.contains(w))
+        || n == "key"
+        || n.ends_with("_key")
+        || n == "pass"
+        || n.ends_with("_pass")
+}
+
 /// `text` with credentials any text may carry scrubbed, whoever's they are: the password
 /// of a URL (`scheme://user:password@host`) and the value of `password=`, `pwd=`,
 /// `secret=`, `token=` and `api_key=` pairs (as connection strings write them). For log
@@ -147,10 +175,6 @@ fn key_values(text: &str) -> String {
         while let Some(i) = lower[from..].find(key) {
             let start = from + i;
             from = start + key.len();
-            let before_ok = start == 0 || !lower.as_bytes()[start - 1].is_ascii_alphanumeric();
-            if !before_ok {
-                continue;
-            }
             let after = &lower[from..];
             let sep = after.len() - after.trim_start_matches([' ', '"', '\'']).len();
             let after_sep = &after[sep..];
@@ -288,6 +312,34 @@ mod tests {
             "https://example.com/a:b@c"
         );
         assert_eq!(credentials_in_text("passwords differ"), "passwords differ");
+        assert!(!credentials_in_text("PGPASSWORD=hunter2 psql").contains("hunter2"));
+    }
+
+    #[test]
+    fn secret_names_are_one_rule() {
+        for n in [
+            "password",
+            "db_pass",
+            "PGPASSWORD",
+            "api-key",
+            "AWS_SECRET_ACCESS_KEY",
+            "ssh_key",
+            "passphrase",
+            "token",
+            "key",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "region",
+            "since",
+            "keyword",
+            "monkey",
+            "passenger",
+            "days_back",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn shallow(schema: &JsonObject, depth: usize, defs: &JsonObject) -> JsonObject {
 
 /// Optional arguments as a model needs them: an argument it may leave out needs no
 /// `"null"` in its type, no `"default": null`, and no `anyOf` wrapping its type in a
-/// nullable one (the enum is written in place instead, and its `$defs` entry goes when
+/// nullable one (an enum is written in place instead, and its `$defs` entry goes when
 /// nothing else refers to it). The server still accepts an explicit null.
 fn plain_optionals(schema: &JsonObject) -> JsonObject {
     let mut out = schema.clone();
@@ -131,6 +131,9 @@ fn plain_optionals(schema: &JsonObject) -> JsonObject {
                     .and_then(|r| r.strip_prefix("#/$defs/"))
                     .and_then(|n| defs.as_ref()?.get(n))
                     .and_then(Value::as_object)
+                    // Only small shapes (an enum) are written in place; an object keeps its
+                    // `$defs` entry (JSON Schema 2020-12 clients look for it).
+                    .filter(|def| !def.contains_key("properties"))
                     .cloned()
             }
             _ => None,

@@ -116,7 +116,9 @@ impl Worker {
                 _ = stop.cancelled() => break,
                 _ = beat.tick() => {
                     if let Err(e) = self.store.heartbeat_worker(&self.info.id).await {
-                        tracing::warn!(error = %e, "worker heartbeat failed");
+                        // Pruned after a long silence (a suspended machine): join again.
+                        tracing::warn!(error = %e, "worker heartbeat failed; registering again");
+                        let _ = self.store.register_worker(&self.info).await;
                     }
                     match self.store.reap_lost_runs(self.settings.lost_after).await {
                         Ok(ids) if !ids.is_empty() => {
@@ -173,7 +175,10 @@ pub async fn serve_alone(cfg: Config) -> anyhow::Result<()> {
         "" => "every cluster".to_string(),
         name => format!("cluster `{name}`"),
     };
-    eprintln!("pipewright worker {} taking runs of {serves}", worker.info.id);
+    eprintln!(
+        "pipewright worker {} taking runs of {serves}",
+        worker.info.id
+    );
     let stop = CancellationToken::new();
     let task = tokio::spawn(worker.run(stop.clone()));
     crate::http::shutdown_signal().await;

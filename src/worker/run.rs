@@ -56,22 +56,6 @@ impl RunLog for Log {
     }
 }
 
-/// Names of variables whose values are secrets by their name.
-fn secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "key",
-        "credential",
-        "pwd",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-}
-
 pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
     let run_id = claimed.run_id;
     let data_flow_json: Value =
@@ -104,14 +88,16 @@ pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
             Ok(v) => {
                 variables.insert(name.clone(), v);
             }
-            Err(f) => {
-                dynamic_failure = Some(f.at(name, Some("dynamic_variables")));
+            Err(mut f) => {
+                f.property = Some("dynamic_variables".into());
+                f.message = format!("dynamic variable `{name}`: {}", f.message);
+                dynamic_failure = Some(f);
                 break;
             }
         }
     }
     for (k, v) in &variables {
-        if let (true, Value::String(s)) = (secret_name(k), v) {
+        if let (true, Value::String(s)) = (connectors::redact::is_secret_name(k), v) {
             secrets.push(s.clone());
         }
     }
@@ -145,36 +131,76 @@ pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
         claimed.package_id, claimed.package_version, w.info.id
     ));
 
-    // Heartbeats: progress and log lines out, cancellation and loss in.
+    // Heartbeats: progress and log lines out, cancellation and loss in. Stopped by
+    // `beating` (never aborted mid-beat, so no log line is lost), and by its guard if this
+    // task ends any other way.
+    let beating = CancellationToken::new();
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let heartbeat = {
-        let (w, log, progress, cancel, lost, stop) = (
+        let (w, log, progress, cancel, lost, stop, beating, stopping) = (
             w.clone(),
             log.clone(),
             progress.clone(),
             cancel.clone(),
             lost.clone(),
             stop.clone(),
+            beating.clone(),
+            stopping.clone(),
         );
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(w.settings.heartbeat);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = beating.cancelled() => return,
+                }
                 beat(&w, run_id, &log, &progress, &cancel, &lost).await;
                 if stop.is_cancelled() && !cancel.is_cancelled() {
                     log.warn("the worker is shutting down; the run stops here".into());
+                    stopping.store(true, std::sync::atomic::Ordering::SeqCst);
                     cancel.cancel();
                 }
             }
         })
     };
+    let _stop_beating = beating.clone().drop_guard();
 
     let started = std::time::Instant::now();
     let result = match dynamic_failure {
         Some(f) => Err(f),
-        None => run::execute(&req, &res, &progress, &cancel, log.as_ref()).await,
+        None => {
+            // On a task of its own, so a panic in the engine ends the run as failed
+            // instead of leaving it heartbeating forever.
+            let (req, res, progress, cancel, log) =
+                (req, res, progress.clone(), cancel.clone(), log.clone());
+            let engine = tokio::spawn(async move {
+                run::execute(&req, &res, &progress, &cancel, log.as_ref()).await
+            });
+            let mut engine = AbortOnDrop(engine);
+            match (&mut engine.0).await {
+                Ok(r) => r,
+                Err(e) if e.is_panic() => Err(RunFailure::internal(
+                    "the engine stopped unexpectedly (a panic) while running the package",
+                )),
+                Err(_) => Err(RunFailure::cancelled()),
+            }
+        }
     };
-    heartbeat.abort();
+    beating.cancel();
     let _ = heartbeat.await;
+    let result = match result {
+        Err(f)
+            if f.category == run::Category::Cancelled
+                && stopping.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            Err(RunFailure::new(
+                run::Category::Resource,
+                "the worker running it shut down; destinations keep the data they had before the run",
+                "retry it with retry_job",
+            ))
+        }
+        other => other,
+    };
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         tracing::warn!(
             run = run_id,
@@ -182,7 +208,16 @@ pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
         );
         return;
     }
-    let (rows_read, rows_written) = progress.totals();
+    let (rows_read, mut rows_written) = progress.totals();
+    let mut snapshot = progress.snapshot();
+    if result.is_err() {
+        // Rolled back: what was streamed into a destination is not in it.
+        rows_written = 0;
+        for c in &mut snapshot {
+            c.rows_written = 0;
+            c.bytes_written = 0;
+        }
+    }
     let (status, error) = match &result {
         Ok(_) => {
             log.info(format!(
@@ -217,7 +252,7 @@ pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
         status,
         rows_read: rows_read as i64,
         rows_written: rows_written as i64,
-        progress: json!(progress.snapshot()),
+        progress: json!(snapshot),
         error,
     };
     match w.store.finish_run(run_id, &w.info.id, outcome).await {
@@ -229,6 +264,15 @@ pub async fn execute(w: Worker, claimed: ClaimedRun, stop: CancellationToken) {
         Err(e) => {
             tracing::error!(run = run_id, error = %e, "the run's outcome could not be stored")
         }
+    }
+}
+
+/// A task that ends when its handle is dropped (the run's task was itself dropped).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -140,8 +140,12 @@ pub(super) async fn write(
             return Err(DriverError::TableNotFound(w.table.display()));
         }
         let ddl = sql::create_table(MY, &w.table, &w.schema)?;
-        conn.query_drop(ddl).await.map_err(|e| my.error(e))?;
-        created = Some(CreatedTable::new(my, &w.table));
+        match conn.query_drop(ddl).await {
+            Ok(()) => created = Some(CreatedTable::new(my, &w.table)),
+            // Another run created it a moment ago (error 1050): write into theirs.
+            Err(mysql_async::Error::Server(e)) if e.code == 1050 => {}
+            Err(e) => return Err(my.error(e)),
+        }
         columns = table_columns(my, &mut conn, &w.table).await?;
     }
     match load(

@@ -151,14 +151,24 @@ async fn write_on(
         .map_err(err)?;
     let table = sql::table(PG, &w.table);
     let mut columns = table_columns(&tx, &table).await.map_err(err)?;
-    let created = columns.is_empty();
+    let mut created = columns.is_empty();
     if created {
         if !w.create_table {
             return Err(DriverError::TableNotFound(w.table.display()));
         }
-        let ddl = sql::create_table(PG, &w.table, &w.schema)?;
-        tx.execute(ddl.as_str(), &[]).await.map_err(err)?;
+        // Two runs creating the same table at once would collide in the catalog
+        // (`pg_type_typname_nsp_index`): the second waits for the first's commit here,
+        // then finds the table made.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table])
+            .await
+            .map_err(err)?;
         columns = table_columns(&tx, &table).await.map_err(err)?;
+        created = columns.is_empty();
+        if created {
+            let ddl = sql::create_table(PG, &w.table, &w.schema)?;
+            tx.execute(ddl.as_str(), &[]).await.map_err(err)?;
+            columns = table_columns(&tx, &table).await.map_err(err)?;
+        }
     }
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
     let targets: Vec<&TableColumn> = plan::match_columns(&w.schema, &names)?
@@ -236,24 +246,15 @@ async fn write_on(
     Ok(WriteSummary { rows })
 }
 
-/// Empties the table inside the transaction: TRUNCATE (fast, and lets the COPY skip
-/// dead rows), or DELETE where TRUNCATE is refused (a table other tables reference, or
-/// no TRUNCATE privilege).
+/// Empties the table inside the transaction with DELETE, not TRUNCATE: TRUNCATE's
+/// ACCESS EXCLUSIVE lock would wait for (or block) a source reading the same table on
+/// another connection while this write waits for that source's rows, a deadlock
+/// PostgreSQL cannot see. DELETE lets such a reader see the old rows until the commit.
 async fn empty(
     tx: &mut tokio_postgres::Transaction<'_>,
     table: &str,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let sp = tx.savepoint("pw_truncate").await?;
-    match sp
-        .execute(format!("TRUNCATE TABLE {table}").as_str(), &[])
+    tx.execute(format!("DELETE FROM {table}").as_str(), &[])
         .await
-    {
-        Ok(_) => sp.commit().await,
-        Err(_) => {
-            sp.rollback().await?;
-            tx.execute(format!("DELETE FROM {table}").as_str(), &[])
-                .await
-                .map(|_| ())
-        }
-    }
+        .map(|_| ())
 }

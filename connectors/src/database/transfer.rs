@@ -62,9 +62,9 @@ pub struct ReadRequest {
 pub enum WriteMode {
     /// Add the rows.
     Append,
-    /// Replace every row, atomically: empty the table and load it in one transaction
-    /// (TRUNCATE on PostgreSQL, which keeps other readers of the table waiting until the
-    /// commit; DELETE elsewhere).
+    /// Replace every row, atomically: DELETE every row and load the new ones in one
+    /// transaction (readers see the old rows until the commit; a source may read the
+    /// very table it overwrites).
     Overwrite,
     /// Update rows whose `keys` match an incoming row, insert the others (one
     /// transaction: delete the matching rows, insert the staged ones). The table needs no

@@ -134,6 +134,9 @@ impl DatabaseTable {
     /// A filter as SQL in the connection's dialect, if the unparser can write it.
     fn filter_sql(&self, e: &Expr) -> Option<String> {
         let dialect = self.unparser_dialect()?;
+        if !plain_text_only(e) {
+            return None;
+        }
         let unqualified = e
             .clone()
             .transform(|e| {
@@ -193,6 +196,38 @@ impl DatabaseTable {
     }
 }
 
+/// Whether every text the filter would put into SQL (string literals, column names) is
+/// free of quotes, backslashes and NUL. The unparser's escaping doubles a quote but not
+/// one after a backslash, so a value such as `\' OR 1=1 --` (a run variable, say) could
+/// end its literal early on PostgreSQL, SQLite or MySQL. Such a filter stays in the
+/// engine, where it is data, not SQL; everyday ones (`status = 'paid'`) still go down.
+fn plain_text_only(e: &Expr) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::common::ScalarValue;
+    let clean = |s: &str| !s.contains(['\'', '"', '`', '\\', '\0', ']']);
+    let mut ok = true;
+    let _ = e.apply(|e| {
+        let fine = match e {
+            Expr::Literal(
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::LargeUtf8(Some(s))
+                | ScalarValue::Utf8View(Some(s)),
+                _,
+            ) => clean(s),
+            Expr::Literal(ScalarValue::Binary(_) | ScalarValue::LargeBinary(_), _) => false,
+            Expr::Column(c) => clean(&c.name),
+            _ => true,
+        };
+        ok &= fine;
+        Ok(if fine {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    ok
+}
+
 /// An identifier quoted for the dialect.
 pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
@@ -212,26 +247,58 @@ pub(crate) fn positional(sql: &str, dialect: Dialect) -> Result<(String, Vec<Str
         Dialect::Sqlite => Box::new(parser_dialect::SQLiteDialect {}),
     };
     let tokens = Tokenizer::new(d.as_ref(), sql)
-        .tokenize()
+        .tokenize_with_location()
         .map_err(|e| format!("the query does not parse: {e}"))?;
+    // Byte offset of each line's start, to turn token locations (line, column in
+    // characters, both from 1) into byte offsets: only the variables are rewritten, every
+    // other byte of the query stays as written.
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset = |line: u64, column: u64| -> Option<usize> {
+        let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let chars = usize::try_from(column).ok()?.checked_sub(1)?;
+        let rest = &sql[start..];
+        Some(
+            start
+                + rest
+                    .char_indices()
+                    .nth(chars)
+                    .map_or(rest.len(), |(i, _)| i),
+        )
+    };
     let mut names: Vec<String> = Vec::new();
     let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
     for t in tokens {
-        match &t {
-            Token::Placeholder(p) if p.len() > 1 && !p[1..].chars().all(|c| c.is_ascii_digit()) => {
-                let name = p[1..].to_string();
-                let n = match names.iter().position(|x| *x == name) {
-                    Some(i) => i + 1,
-                    None => {
-                        names.push(name);
-                        names.len()
-                    }
-                };
-                out.push_str(&format!("${n}"));
-            }
-            other => out.push_str(&other.to_string()),
+        // PostgreSQL's and SQLite's tokenizers see `$name` as a placeholder; MySQL's and
+        // SQL Server's as a word (`$` may start an identifier there), unquoted.
+        let variable = match &t.token {
+            Token::Placeholder(p) => p.strip_prefix('$'),
+            Token::Word(w) if w.quote_style.is_none() => w.value.strip_prefix('$'),
+            _ => None,
         }
+        .filter(|n| !n.is_empty() && !n.chars().all(|c| c.is_ascii_digit()));
+        let Some(name) = variable else { continue };
+        let (Some(start), Some(end)) = (
+            offset(t.span.start.line, t.span.start.column),
+            offset(t.span.end.line, t.span.end.column),
+        ) else {
+            return Err("the query's variables could not be located".into());
+        };
+        let name = name.to_string();
+        let n = match names.iter().position(|x| *x == name) {
+            Some(i) => i + 1,
+            None => {
+                names.push(name);
+                names.len()
+            }
+        };
+        out.push_str(&sql[copied..start]);
+        out.push_str(&format!("${n}"));
+        copied = end;
     }
+    out.push_str(&sql[copied..]);
     Ok((out, names))
 }
 
@@ -375,10 +442,14 @@ impl PartitionStream for Partition {
         let component = self.component.clone();
         let component2 = component.clone();
         let open = async move {
-            driver
-                .read(request)
-                .await
-                .map_err(|e| failed(&component, Some("connection_id"), &e))
+            driver.read(request).await.map_err(|e| {
+                let property = match &e {
+                    DriverError::TableNotFound(_) => Some("table"),
+                    DriverError::Query(_) => None,
+                    _ => Some("connection_id"),
+                };
+                failed(&component, property, &e)
+            })
         };
         let out = Arc::clone(&output);
         let stream = futures_util::stream::once(open)
@@ -497,6 +568,47 @@ mod tests {
         assert!(bind_variables("SELECT $nope", &vars, Dialect::MySql)
             .unwrap_err()
             .contains("`nope`"));
+        for dialect in [Dialect::MySql, Dialect::MsSql, Dialect::Sqlite] {
+            let (sql, params) =
+                bind_variables("SELECT a FROM t WHERE n > $n AND s = '$n'", &vars, dialect)
+                    .unwrap();
+            assert_eq!(
+                sql, "SELECT a FROM t WHERE n > $1 AND s = '$n'",
+                "{dialect:?}"
+            );
+            assert_eq!(params, vec![Param::Int(3)]);
+        }
+    }
+
+    #[test]
+    fn literals_come_back_exactly_as_written() {
+        let vars: BTreeMap<String, Value> = [("n".to_string(), Value::from(1))].into();
+        for (dialect, sql) in [
+            (
+                Dialect::Postgres,
+                r#"SELECT 'O''Brien', "a""b", E'x\'y' FROM t WHERE n = $n"#,
+            ),
+            (
+                Dialect::MySql,
+                r#"SELECT 'it\'s', `a``b` FROM t WHERE n = $n"#,
+            ),
+        ] {
+            let (out, _) = bind_variables(sql, &vars, dialect).unwrap();
+            assert_eq!(out, sql.replace("$n", "$1"), "{dialect:?}");
+        }
+    }
+
+    #[test]
+    fn filters_with_quotes_or_backslashes_stay_in_the_engine() {
+        use datafusion::logical_expr::{col, lit};
+        assert!(plain_text_only(&col("status").eq(lit("paid"))));
+        for hostile in ["\\' OR 1=1 --", "O'Brien", "a\\b", "x\"y"] {
+            assert!(
+                !plain_text_only(&col("status").eq(lit(hostile))),
+                "{hostile}"
+            );
+        }
+        assert!(!plain_text_only(&col("we'ird").gt(lit(1))));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::Array;
 use datafusion::arrow::json::writer::{make_encoder, EncoderOptions};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -19,6 +20,41 @@ use serde_json::Value;
 use super::failure::{Category, RunFailure};
 use crate::validate::sql;
 
+/// Longest expression text.
+const MAX_TEXT: usize = 1000;
+
+/// The functions a dynamic variable may call: dates, times and small text.
+const ALLOWED: &[&str] = &[
+    "now",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "today",
+    "date_trunc",
+    "date_part",
+    "datepart",
+    "date_bin",
+    "to_date",
+    "to_timestamp",
+    "to_timestamp_seconds",
+    "to_timestamp_millis",
+    "to_timestamp_micros",
+    "to_char",
+    "date_format",
+    "make_date",
+    "from_unixtime",
+    "to_unixtime",
+    "upper",
+    "lower",
+    "trim",
+    "btrim",
+    "concat",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+];
+
 /// The value of one dynamic variable's expression.
 pub fn evaluate(text: &str) -> Result<Value, RunFailure> {
     let bad = |m: String| {
@@ -28,8 +64,29 @@ pub fn evaluate(text: &str) -> Result<Value, RunFailure> {
             "write an SQL expression over no columns, e.g. `now()` or `current_date - INTERVAL '1 day'`",
         )
     };
+    if text.len() > MAX_TEXT {
+        return Err(bad(format!("is longer than {MAX_TEXT} characters")));
+    }
     let schema = DFSchema::empty();
     let (expr, _) = sql::expr(text, &schema).map_err(|p| bad(p.message))?;
+    // Evaluated in the server's process, outside any run's memory pool: only the
+    // functions a date or a label needs (`repeat('x', 2000000000)` would not be).
+    let mut refused = None;
+    let _ = expr.apply(|e| {
+        if let datafusion::logical_expr::Expr::ScalarFunction(f) = e {
+            if !ALLOWED.contains(&f.name()) {
+                refused = Some(f.name().to_string());
+                return Ok(datafusion::common::tree_node::TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    if let Some(name) = refused {
+        return Err(bad(format!(
+            "uses `{name}`, which a dynamic variable may not call; allowed: {}",
+            ALLOWED.join(", ")
+        )));
+    }
     // `now()` and friends are fixed at simplification, to the moment the run starts.
     let context = SimplifyContext::builder()
         .with_query_execution_start_time(Some(chrono::Utc::now()))
@@ -122,5 +179,7 @@ mod tests {
         let f = evaluate("amount * 2").unwrap_err();
         assert_eq!(f.category, Category::Expression);
         assert_eq!(evaluate("1 +").unwrap_err().category, Category::Expression);
+        let f = evaluate("repeat('x', 2000000000)").unwrap_err();
+        assert!(f.message.contains("`repeat`"), "{}", f.message);
     }
 }

@@ -112,13 +112,14 @@ async fn dataflow(
     log: &dyn RunLog,
 ) -> Result<Summary, RunFailure> {
     let live = LiveSchemas::new(Arc::clone(&res.connections), res.account_id);
+    let data_flow_json = substitute_paths(&req.data_flow_json, &req.variables);
     let compiled = {
         let cx = Context {
             inventory: res.inventory.as_ref(),
             schemas: &live,
             variables: req.variables.keys().cloned().collect(),
         };
-        validate::compile(req.flow_type, &req.data_flow_json, &cx).await
+        validate::compile(req.flow_type, &data_flow_json, &cx).await
     };
     for f in &compiled.findings {
         if f.severity == Severity::Warning {
@@ -178,7 +179,7 @@ async fn dataflow(
                 )?)
             }
             Spec::FileSource(f) => {
-                let f = substitute_path(&live.discovered(f), &req.variables);
+                let f = live.discovered(f);
                 let store = res
                     .connections
                     .file_store(res.account_id, f.connection_id, f.bucket.as_deref())
@@ -291,20 +292,28 @@ fn attribute(mut f: RunFailure, component: &str) -> RunFailure {
     f
 }
 
-/// A file source's path with `${name}` variables replaced by their values.
-fn substitute_path(
-    f: &crate::components::properties::FileSource,
-    variables: &BTreeMap<String, Value>,
-) -> crate::components::properties::FileSource {
-    let mut f = f.clone();
-    for (k, v) in variables {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        f.path = f.path.replace(&format!("${{{k}}}"), &text);
+/// The package with `${name}` in every file component's `path` replaced by the
+/// variable's value, before anything reads it (validation discovers the real file;
+/// destinations write to it). Values are path text, not SQL.
+fn substitute_paths(json: &Value, variables: &BTreeMap<String, Value>) -> Value {
+    let mut json = json.clone();
+    let Some(components) = json.get_mut("components").and_then(Value::as_array_mut) else {
+        return json;
+    };
+    for wrapper in components.iter_mut().filter_map(Value::as_object_mut) {
+        for body in wrapper.values_mut().filter_map(Value::as_object_mut) {
+            if let Some(Value::String(path)) = body.get_mut("path") {
+                for (k, v) in variables {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    *path = path.replace(&format!("${{{k}}}"), &text);
+                }
+            }
+        }
     }
-    f
+    json
 }
 
 /// The validated plan with its schema-only scans replaced by the live sources.
@@ -365,4 +374,37 @@ fn session(req: &RunRequest, res: &Resources) -> Result<SessionState, RunFailure
         .with_runtime_env(runtime)
         .with_default_features()
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_take_their_variables_before_anything_reads_them() {
+        let json = serde_json::json!({"components": [
+            {"cloud_storage_source_component": {"id": "s", "path": "in/${day}/orders_${region}.csv"}},
+            {"cloud_storage_destination_component": {"id": "d", "path": "out/${day}.parquet"}},
+            {"filter_component": {"id": "f", "predicate": "day = '${day}'"}}
+        ]});
+        let vars: BTreeMap<String, Value> = [
+            ("day".to_string(), Value::from("2026-11-30")),
+            ("region".to_string(), Value::from("eu")),
+        ]
+        .into();
+        let out = substitute_paths(&json, &vars);
+        assert_eq!(
+            out["components"][0]["cloud_storage_source_component"]["path"],
+            "in/2026-11-30/orders_eu.csv"
+        );
+        assert_eq!(
+            out["components"][1]["cloud_storage_destination_component"]["path"],
+            "out/2026-11-30.parquet"
+        );
+        // Only paths: an expression keeps its text (variables there are `$name` values).
+        assert_eq!(
+            out["components"][2]["filter_component"]["predicate"],
+            "day = '${day}'"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use regex::Regex;
 use serde_json::Value;
 
 /// Key names that hold secrets (`password`, `db_password`, `api-key`, `AWS_SECRET_ACCESS_KEY`, …).
-const SECRET_KEY: &str = r"[\w\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|authorization|session[_\-]?key)[\w\-]*";
+const SECRET_KEY: &str = r"[\w\-]*(?:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|authorization|session[_\-]?key)[\w\-]*";
 
 struct Rule {
     pattern: Regex,
@@ -62,9 +62,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
-static SECRET_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!("(?i)^{SECRET_KEY}$")).expect("a valid pattern"));
-
 /// `text` with everything that looks like a secret replaced by `[redacted]`.
 pub fn text(text: &str) -> String {
     let mut out = text.to_string();
@@ -86,7 +83,7 @@ pub fn value(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(value),
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if SECRET_NAME.is_match(k) && !v.is_null() {
+                if connectors::redact::is_secret_name(k) && !v.is_null() {
                     *v = Value::String(REDACTED.into());
                 } else {
                     value(v);
