@@ -673,3 +673,36 @@ async fn a_hostile_variable_in_a_filter_is_compared_not_executed() {
         assert_eq!(ids, expected, "who = {who}");
     }
 }
+
+/// The demo's run history is real: its packages ran when the demo was created, moving the
+/// shop's rows into its analytics database, and the one meant to fail is explained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_history_is_made_of_real_runs() {
+    let (_s, mut c) = demo().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs = loop {
+        let list = c.ok("list_runs", json!({"limit": 50})).await;
+        let runs = list["runs"].as_array().unwrap().clone();
+        if !runs.is_empty() && runs.iter().all(finished) {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "demo runs still open: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let failed: Vec<&Value> = runs
+        .iter()
+        .filter(|r| r["status"] == json!("failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{runs:?}");
+    assert_eq!(failed[0]["package_name"], json!("Refunded orders report"));
+    for r in runs.iter().filter(|r| r["status"] != json!("failed")) {
+        assert_eq!(r["status"], json!("completed"), "{r}");
+        assert!(r["rows_written"].as_i64().unwrap() > 0, "{r}");
+    }
+    let e = c
+        .ok("explain_job_failure", json!({"run_id": failed[0]["id"]}))
+        .await;
+    assert_eq!(e["category"], json!("schema"), "{e}");
+    assert_eq!(e["component"], json!("refunded"), "{e}");
+    assert_eq!(e["property"], json!("predicate"), "{e}");
+}

@@ -23,6 +23,7 @@ pub async fn ensure(store: &Store, sealer: &Sealer, cfg: &Config) -> anyhow::Res
     let dir = cfg.data_dir.join("demo");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let shop = shop::generate(&dir.join("shop.db")).await?;
+    shop::create_empty(&dir.join("analytics.db")).await?;
     files::write_samples(&dir.join("files"), &shop)?;
     seed::seed(store, sealer, &dir).await?;
     tracing::info!(dir = %dir.display(), customers = shop.customers.len(), orders = shop.orders.len(), "created the demo account");

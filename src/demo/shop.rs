@@ -242,6 +242,15 @@ fn sql_text(s: &str) -> String {
 }
 
 /// Writes the shop into a new SQLite file at `path` and returns what it wrote.
+/// An empty SQLite database at `path` (the demo's packages write into it).
+pub async fn create_empty(path: &Path) -> anyhow::Result<()> {
+    let conn = AnyConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    conn.close().await?;
+    Ok(())
+}
+
 pub async fn generate(path: &Path) -> anyhow::Result<Shop> {
     let shop = build();
     if path.exists() {
