@@ -131,6 +131,7 @@ def main():
     t, rss = timed([base + ["-d", src, "-c", "\\copy src TO STDOUT"], base + ["-d", dst, "-c", "\\copy copy_psql FROM STDIN"]])
     assert int(scalar(dst, "SELECT count(*) FROM copy_psql")) == n
     results.append(("psql \\copy | psql \\copy", t, rss))
+    print(f"measured {results[-1]}", file=sys.stderr)
 
     # 2. Pipewright: a real run through the MCP endpoint of a fresh server.
     data = os.path.join(args.work, "pw-data")
@@ -141,24 +142,33 @@ def main():
     token = cli("token", "create", "--account", "bench", "--name", "bench")
     s_id = int(cli("connection", "add", "--account", "bench", "--name", "src", "--type", "postgres", "--set", "host=127.0.0.1", "--set", f"database={src}", "--set", "user=postgres", "--set", "tls_mode=disable"))
     d_id = int(cli("connection", "add", "--account", "bench", "--name", "dst", "--type", "postgres", "--set", "host=127.0.0.1", "--set", f"database={dst}", "--set", "user=postgres", "--set", "tls_mode=disable"))
-    server = subprocess.Popen([args.pipewright, "serve", "--bind", "127.0.0.1:0", "--data-dir", data], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in server.stderr:
-        m = re.search(r"listening on (http://\S+)", line)
+    # The server's log goes to a file: a pipe nobody reads would fill and stall it.
+    log_path = os.path.join(args.work, "server.log")
+    server = subprocess.Popen([args.pipewright, "serve", "--bind", "127.0.0.1:0", "--data-dir", data], env=env, stderr=open(log_path, "w"), stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    url = None
+    while url is None:
+        m = re.search(r"listening on (http://\S+)", open(log_path).read())
         if m:
             url = m.group(1) + "/bench/api/mcp"
-            break
+        elif time.monotonic() > deadline or server.poll() is not None:
+            sys.exit(f"the server did not start: {open(log_path).read()[-2000:]}")
+        else:
+            time.sleep(0.1)
     mcp = Mcp(url, token)
     comps = [{"postgres_source_component": {"id": "s", "name": "src", "connection_id": s_id, "table": "src"}},
              {"postgres_destination_component": {"id": "d", "name": "dst", "connection_id": d_id, "table": "copy_pw", "operation": "overwrite"}}]
     t, rss = pipewright_run(mcp, comps, [{"source": "s", "target": "d"}], server.pid)
     assert int(scalar(dst, "SELECT count(*) FROM copy_pw")) == n
     results.append(("pipewright (PG → PG)", t, rss))
+    print(f"measured {results[-1]}", file=sys.stderr)
 
     # 3. sling, from PyPI.
     cmd_env = dict(os.environ, SRC_PG=f"{PG}/{src}?sslmode=disable", DST_PG=f"{PG}/{dst}?sslmode=disable", SLING_DISABLE_TELEMETRY="true")
     t, rss = timed([[args.sling, "run", "--src-conn", "SRC_PG", "--src-stream", "public.src", "--tgt-conn", "DST_PG", "--tgt-object", "public.copy_sling", "--mode", "full-refresh"]])
     assert int(scalar(dst, "SELECT count(*) FROM copy_sling")) == n
     results.append(("sling 1.4.11 (PG → PG)", t, rss))
+    print(f"measured {results[-1]}", file=sys.stderr)
     cmd_env = dict(os.environ)
 
     # 4. CSV on S3 → PostgreSQL, and DuckDB reading the same file.
@@ -170,6 +180,7 @@ def main():
     s3.upload_file(csv, os.environ["PIPEWRIGHT_TEST_BUCKET"], "bench/src.csv")
     env["PW_BENCH_KEY"] = "testing"
     lake = int(subprocess.run([args.pipewright, "connection", "add", "--account", "bench", "--name", "lake", "--type", "s3", "--set", f"bucket={os.environ['PIPEWRIGHT_TEST_BUCKET']}", "--set", f"endpoint={os.environ['PIPEWRIGHT_TEST_S3_ENDPOINT']}", "--secret-env", "access_key_id=PW_BENCH_KEY", "--secret-env", "secret_access_key=PW_BENCH_KEY", "--data-dir", data], check=True, capture_output=True, text=True, env=env).stdout.strip())
+    mcp = Mcp(url, token)  # a new session: the first one idled out while sling ran
     comps = [{"cloud_storage_source_component": {"id": "s", "name": "csv", "connection_id": lake, "path": "bench/src.csv"}},
              {"postgres_destination_component": {"id": "d", "name": "dst", "connection_id": d_id, "table": "csv_pw", "operation": "overwrite"}}]
     t_csv, rss_csv = pipewright_run(mcp, comps, [{"source": "s", "target": "d"}], server.pid)
@@ -178,7 +189,7 @@ def main():
     server.wait()
     import duckdb
     started = time.monotonic()
-    got = duckdb.sql(f"SELECT count(*) FROM read_csv('{csv}')").fetchone()[0]
+    got = duckdb.sql(f"SELECT count(*) FROM read_csv('{csv}')").fetchall()[0][0]
     t_duck = time.monotonic() - started
     assert got == n
 
