@@ -3,6 +3,10 @@
 //! sent included; drivers are opened behind a boundary that passes every error through a
 //! [`Redactor`] holding that connection's secrets, so no error site has to remember to.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::error::DriverError;
 
 /// What a secret is replaced with.
@@ -125,91 +129,70 @@ pub fn is_secret_name(name: &str) -> bool {
         || n.ends_with("_pass")
 }
 
-/// `text` with credentials any text may carry scrubbed, whoever's they are: the password
-/// of a URL (`scheme://user:password@host`) and the value of `password=`, `pwd=`,
-/// `secret=`, `token=` and `api_key=` pairs (as connection strings write them). For log
-/// lines and results that may quote what no [`Redactor`] knows.
-pub fn credentials_in_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    // URL passwords: between `://user:` and the next `@` with no `/` or space before it.
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..=colon]);
-                out.push_str(REDACTED);
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
-    }
-    out.push_str(rest);
-    key_values(&out)
+/// Key names that hold secrets (`password`, `db_password`, `api-key`, `AWS_SECRET_ACCESS_KEY`, …).
+const SECRET_KEY: &str = r"[\w\-]*(?:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|authorization|session[_\-]?key)[\w\-]*";
+
+struct Rule {
+    pattern: Regex,
+    replacement: String,
 }
 
-/// `key=value` and `key: value` pairs whose key names a credential, value redacted.
-fn key_values(text: &str) -> String {
-    const KEYS: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "access_key",
-        "secret_access_key",
-        "private_key",
-    ];
-    let lower = text.to_ascii_lowercase();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for key in KEYS {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(key) {
-            let start = from + i;
-            from = start + key.len();
-            let after = &lower[from..];
-            let sep = after.len() - after.trim_start_matches([' ', '"', '\'']).len();
-            let after_sep = &after[sep..];
-            let Some(op) = after_sep.chars().next().filter(|c| *c == '=' || *c == ':') else {
-                continue;
-            };
-            let value_start = from + sep + op.len_utf8();
-            let value = &text[value_start..];
-            let skip = value.len() - value.trim_start_matches([' ', '"', '\'']).len();
-            let value_start = value_start + skip;
-            let end = text[value_start..]
-                .find(|c: char| {
-                    c.is_whitespace() || matches!(c, ';' | ',' | '"' | '\'' | '&' | '}')
-                })
-                .map_or(text.len(), |e| value_start + e);
-            if end > value_start && &text[value_start..end] != REDACTED {
-                spans.push((value_start, end));
-            }
+fn rule(pattern: &str, replacement: &str) -> Rule {
+    Rule {
+        // The patterns are constants of this file, checked by its tests.
+        pattern: Regex::new(pattern).expect("a valid redaction pattern"),
+        replacement: replacement.replace("{R}", REDACTED),
+    }
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    vec![
+        rule(
+            r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+            "{R}",
+        ),
+        // scheme://user:password@host
+        rule(
+            r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]*):[^\s@/]*@",
+            "${1}:{R}@",
+        ),
+        rule(
+            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{6,}=*",
+            "${1} {R}",
+        ),
+        rule(r"\bpwt_[A-Za-z0-9_\-]{8,}", "{R}"),
+        rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "{R}"),
+        // "password": "…", password='…', password=…
+        rule(
+            &format!(r#"(?i)({SECRET_KEY})("?\s*[=:]\s*)"(?:[^"\\]|\\.)*""#),
+            r#"${1}${2}"{R}""#,
+        ),
+        rule(
+            &format!(r"(?i)({SECRET_KEY})('?\s*[=:]\s*)'[^']*'"),
+            "${1}${2}'{R}'",
+        ),
+        rule(
+            &format!(r#"(?i)({SECRET_KEY})(\s*[=:]\s*)[^\s"'&;,)}}\]]+"#),
+            "${1}${2}{R}",
+        ),
+    ]
+});
+
+/// `text` with credentials any text may carry scrubbed, whoever's they are: PEM private
+/// keys, the password of a URL (`scheme://user:password@host`), bearer and basic
+/// credentials, Pipewright tokens, AWS access key ids, and the value of `password=…`,
+/// `"token": "…"`, `PGPASSWORD=…`-style pairs. Patterns, not known values: for run log
+/// lines and run tool results, on top of a [`Redactor`] that knows the connection's own.
+pub fn credentials_in_text(text: &str) -> String {
+    let mut out = text.to_string();
+    for r in RULES.iter() {
+        if r.pattern.is_match(&out) {
+            out = r
+                .pattern
+                .replace_all(&out, r.replacement.as_str())
+                .into_owned();
         }
     }
-    if spans.is_empty() {
-        return text.to_string();
-    }
-    spans.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (s, e) in spans {
-        if s < at {
-            continue;
-        }
-        out.push_str(&text[at..s]);
-        out.push_str(REDACTED);
-        at = e;
-    }
-    out.push_str(&text[at..]);
     out
 }
 

@@ -4,7 +4,6 @@
 //! PIPEWRIGHT_TEST_* say where they are. One suite, [`streams`], runs on every store.
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
@@ -12,38 +11,15 @@ use std::{
 
 use bytes::Bytes;
 use connectors::{
-    files::{self, ByteStream, FileConfig, FileStore, STREAM_CHUNK, TEMP_MARK},
+    files::{ByteStream, FileStore, STREAM_CHUNK, TEMP_MARK},
     DriverError,
 };
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
-/// The variables a store needs, or a skip (a failure when services are required).
-fn need(keys: &[&str], what: &str) -> Option<Vec<String>> {
-    let got: Vec<Option<String>> = keys.iter().map(|k| env(k)).collect();
-    if got.iter().all(Option::is_some) {
-        return Some(got.into_iter().map(Option::unwrap).collect());
-    }
-    assert!(
-        env("PIPEWRIGHT_REQUIRE_SERVICES").as_deref() != Some("1"),
-        "{what} is required: scripts/test starts it (scripts/file-servers, scripts/ssh-server)"
-    );
-    eprintln!("skipping: no {what}");
-    None
-}
-
-fn open(kind: &str, fields: Value, secrets: &[(&str, &str)]) -> Arc<dyn FileStore> {
-    let secrets: BTreeMap<String, String> = secrets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cfg = FileConfig::from_fields(kind, fields.as_object().unwrap(), secrets, None).unwrap();
-    files::open(cfg).unwrap()
-}
+#[path = "support/stores.rs"]
+mod stores;
+use stores::{need, open};
 
 /// A folder name no other test run uses.
 fn unique(name: &str) -> String {

@@ -5,7 +5,6 @@
 //! are counted by a loopback proxy, to show a prefix read stays a prefix read.
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -15,40 +14,17 @@ use std::{
 };
 
 use connectors::{
-    files::{self, FileConfig, FileStore},
+    files::{self, FileStore},
     DriverError,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
-/// The variables a store needs, or a skip (a failure when services are required).
-fn need(keys: &[&str], what: &str) -> Option<Vec<String>> {
-    let got: Vec<Option<String>> = keys.iter().map(|k| env(k)).collect();
-    if got.iter().all(Option::is_some) {
-        return Some(got.into_iter().map(Option::unwrap).collect());
-    }
-    assert!(
-        env("PIPEWRIGHT_REQUIRE_SERVICES").as_deref() != Some("1"),
-        "{what} is required: scripts/test starts it (scripts/file-servers, scripts/ssh-server)"
-    );
-    eprintln!("skipping: no {what}");
-    None
-}
+#[path = "support/stores.rs"]
+mod stores;
+use stores::{env, need, open};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/files")
-}
-
-fn open(kind: &str, fields: Value, secrets: &[(&str, &str)]) -> Arc<dyn FileStore> {
-    let secrets: BTreeMap<String, String> = secrets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cfg = FileConfig::from_fields(kind, fields.as_object().unwrap(), secrets, None).unwrap();
-    files::open(cfg).unwrap()
 }
 
 fn s3(endpoint: &str, bucket: &str) -> Option<Arc<dyn FileStore>> {

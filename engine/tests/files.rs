@@ -4,13 +4,12 @@
 //! tests/fixtures/files; PIPEWRIGHT_TEST_* say where they are. A missing server is a skip,
 //! or a failure when PIPEWRIGHT_REQUIRE_SERVICES=1.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors::files::{self, FileConfig, FileStore, TEMP_MARK};
+use connectors::files::{FileStore, TEMP_MARK};
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
@@ -27,32 +26,9 @@ use engine::run::{files as run_files, Category, Counters, RunFailure};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
-/// The variables a server needs, or a skip (a failure when services are required).
-fn need(keys: &[&str], what: &str) -> Option<Vec<String>> {
-    let got: Vec<Option<String>> = keys.iter().map(|k| env(k)).collect();
-    if got.iter().all(Option::is_some) {
-        return Some(got.into_iter().map(Option::unwrap).collect());
-    }
-    assert!(
-        env("PIPEWRIGHT_REQUIRE_SERVICES").as_deref() != Some("1"),
-        "{what} is required: scripts/test starts it (scripts/file-servers, scripts/ssh-server)"
-    );
-    eprintln!("skipping: no {what}");
-    None
-}
-
-fn open(kind: &str, fields: Value, secrets: &[(&str, &str)]) -> Arc<dyn FileStore> {
-    let secrets: BTreeMap<String, String> = secrets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cfg = FileConfig::from_fields(kind, fields.as_object().unwrap(), secrets, None).unwrap();
-    files::open(cfg).unwrap()
-}
+#[path = "../../connectors/tests/support/stores.rs"]
+mod stores;
+use stores::{need, open};
 
 fn local(dir: &Path) -> Arc<dyn FileStore> {
     open("local", json!({ "path": dir }), &[])

@@ -6,74 +6,14 @@
 //! ids and PEM private keys; and, in JSON objects, the value of any key named like a
 //! secret.
 
-use std::sync::LazyLock;
-
 use catalog::runs::{LogLine, RunDetail, RunSummary};
 use connectors::redact::REDACTED;
-use regex::Regex;
 use serde_json::Value;
 
-/// Key names that hold secrets (`password`, `db_password`, `api-key`, `AWS_SECRET_ACCESS_KEY`, …).
-const SECRET_KEY: &str = r"[\w\-]*(?:password|passwd|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|authorization|session[_\-]?key)[\w\-]*";
-
-struct Rule {
-    pattern: Regex,
-    replacement: String,
-}
-
-fn rule(pattern: &str, replacement: &str) -> Rule {
-    Rule {
-        // The patterns are constants of this file, checked by its tests.
-        pattern: Regex::new(pattern).expect("a valid redaction pattern"),
-        replacement: replacement.replace("{R}", REDACTED),
-    }
-}
-
-static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    vec![
-        rule(
-            r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-            "{R}",
-        ),
-        // scheme://user:password@host
-        rule(
-            r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]*):[^\s@/]*@",
-            "${1}:{R}@",
-        ),
-        rule(
-            r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{6,}=*",
-            "${1} {R}",
-        ),
-        rule(r"\bpwt_[A-Za-z0-9_\-]{8,}", "{R}"),
-        rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "{R}"),
-        // "password": "…", password='…', password=…
-        rule(
-            &format!(r#"(?i)({SECRET_KEY})("?\s*[=:]\s*)"(?:[^"\\]|\\.)*""#),
-            r#"${1}${2}"{R}""#,
-        ),
-        rule(
-            &format!(r"(?i)({SECRET_KEY})('?\s*[=:]\s*)'[^']*'"),
-            "${1}${2}'{R}'",
-        ),
-        rule(
-            &format!(r#"(?i)({SECRET_KEY})(\s*[=:]\s*)[^\s"'&;,)}}\]]+"#),
-            "${1}${2}{R}",
-        ),
-    ]
-});
-
-/// `text` with everything that looks like a secret replaced by `[redacted]`.
+/// `text` with everything that looks like a secret replaced by `[redacted]` (the one
+/// pattern redactor, shared with the worker's log lines).
 pub fn text(text: &str) -> String {
-    let mut out = text.to_string();
-    for r in RULES.iter() {
-        if r.pattern.is_match(&out) {
-            out = r
-                .pattern
-                .replace_all(&out, r.replacement.as_str())
-                .into_owned();
-        }
-    }
-    out
+    connectors::redact::credentials_in_text(text)
 }
 
 /// `v` with every string scrubbed, and the value of every secret-named key replaced.
