@@ -1,4 +1,5 @@
-//! The command line: `serve`, `stdio`, `token`, `account`.
+//! The command line: `serve`, `stdio`, `worker`, `token`, `account`, `connection`,
+//! `schedule`.
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -69,6 +70,9 @@ enum Command {
     /// Connections to databases and file stores (secrets sealed, never printed).
     #[command(subcommand)]
     Connection(crate::connection_cmd::ConnectionCommand),
+    /// Schedules that run packages (the same store and audit trail as the MCP tools).
+    #[command(subcommand)]
+    Schedule(crate::schedule_cmd::ScheduleCommand),
 }
 
 #[derive(Args)]
@@ -256,6 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(t) => token(t).await,
         Command::Account(a) => account(a).await,
         Command::Connection(c) => crate::connection_cmd::run(c).await,
+        Command::Schedule(c) => crate::schedule_cmd::run(c).await,
     }
 }
 

@@ -57,6 +57,11 @@ pub struct Config {
     pub batch_rows: usize,
     /// Memory a run's joins, sorts and aggregates may hold before spilling to disk (MiB).
     pub run_memory_mb: usize,
+    /// Run the scheduler in `serve` (every replica may: each slot still fires once).
+    pub scheduler: bool,
+    /// A slot this many seconds overdue was missed while no scheduler ran: it follows its
+    /// schedule's `missed_policy` instead of firing late.
+    pub schedule_misfire_secs: u64,
 }
 
 impl Default for Config {
@@ -83,6 +88,8 @@ impl Default for Config {
             run_lost_after_secs: 30,
             batch_rows: 8192,
             run_memory_mb: 256,
+            scheduler: true,
+            schedule_misfire_secs: 60,
         }
     }
 }
@@ -136,6 +143,8 @@ const ENV_KEYS: &[&str] = &[
     "run_lost_after_secs",
     "batch_rows",
     "run_memory_mb",
+    "scheduler",
+    "schedule_misfire_secs",
 ];
 
 impl Config {

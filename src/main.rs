@@ -10,6 +10,8 @@ mod demo;
 mod duration;
 mod http;
 mod logging;
+mod schedule_cmd;
+mod scheduler;
 mod stdio;
 mod worker;
 

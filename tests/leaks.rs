@@ -203,6 +203,49 @@ async fn no_secret_appears_in_any_tool_result_or_log_line() {
         .expect("created");
     responses.push(created);
     called.push("create_package");
+    // Schedules hold variables (a secret-named one masked everywhere) and echo nothing of
+    // a cron or time zone they refuse.
+    let made = c
+        .call(
+            "create_schedule",
+            json!({"package_id": pid, "name": "leaky", "cron": "0 0 3 * * *",
+                   "variables": {"db_password": SECRETS[0].1, "region": "eu"}}),
+        )
+        .await;
+    let schedule = made["structuredContent"]["schedule_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("created: {made}"));
+    responses.push(made);
+    for (name, args) in [
+        ("get_schedule", json!({"schedule_id": schedule})),
+        ("list_schedules", json!({})),
+        (
+            "update_schedule",
+            json!({"schedule_id": schedule, "variables": {"api_token": SECRETS[1].1}}),
+        ),
+        (
+            "update_schedule",
+            json!({"schedule_id": schedule, "cron": SECRETS[1].1}),
+        ),
+        (
+            "update_schedule",
+            json!({"schedule_id": schedule, "time_zone": SECRETS[0].1}),
+        ),
+        (
+            "create_schedule",
+            json!({"package_id": pid, "name": SECRETS[0].1, "cron": SECRETS[0].1}),
+        ),
+        ("get_schedule", json!({"schedule_id": schedule})),
+        (
+            "list_audit_events",
+            json!({"target_type": "schedule", "limit": 50}),
+        ),
+        ("delete_schedule", json!({"schedule_id": schedule})),
+    ] {
+        called.push(name);
+        responses.push(c.call(name, args).await);
+    }
+    called.push("create_schedule");
     let package_calls: Vec<(&str, Value)> = vec![
         ("list_component_types", json!({})),
         (

@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_run_queue.sql"),
         postgres: include_str!("../migrations/postgres/0004_run_queue.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_schedule_firing.sql"),
+        postgres: include_str!("../migrations/postgres/0005_schedule_firing.sql"),
+    },
 ];
 
 impl Store {

@@ -13,7 +13,7 @@ use catalog::{
     connections::NewConnection,
     packages::{NewPackage, PackageFilter},
     runs::NewRun,
-    schedules::NewSchedule,
+    schedules::ScheduleSpec,
     seal::Sealer,
     search::Kind,
     tokens::{Access, NewToken, Refusal},
@@ -531,30 +531,38 @@ async fn suite(store: &Store) {
         .is_empty());
 
     // Schedules: toggling is atomic with its audit event, and idempotent.
-    let sched = store
-        .create_schedule(NewSchedule {
-            account_id: acme.id,
-            package_id: packages[0],
-            name: "hourly",
-            cron: "0 0 * * * *",
-            enabled: true,
-            variables: json!({}),
-            cluster_id: None,
-            next_run_at: None,
-            last_run_at: None,
-        })
+    let actor = catalog::Actor::from(&principal);
+    let created = store
+        .create_schedule(
+            &actor,
+            ScheduleSpec {
+                package_id: packages[0],
+                name: "hourly".into(),
+                cron: "0 0 * * * *".into(),
+                time_zone: None,
+                enabled: true,
+                variables: serde_json::Map::new(),
+                cluster_id: None,
+                missed_policy: None,
+                overlap_policy: None,
+            },
+        )
         .await
         .unwrap();
-    let (s, changed) = store
-        .toggle_schedule(&principal, sched, false)
-        .await
-        .unwrap();
-    assert!(changed && !s.enabled);
-    let (_, changed) = store
-        .toggle_schedule(&principal, sched, false)
-        .await
-        .unwrap();
-    assert!(!changed);
+    let sched = created.schedule.id;
+    assert_eq!(created.schedule.version, 1);
+    assert_eq!(created.next_fire_times.len(), 3);
+    assert!(created.schedule.next_run_at.is_some());
+    let off = store.toggle_schedule(&actor, sched, false).await.unwrap();
+    assert!(off.changed && !off.schedule.enabled);
+    assert_eq!(off.schedule.version, 2);
+    assert_eq!(
+        off.schedule.next_run_at, None,
+        "a disabled schedule has no next fire time"
+    );
+    let again = store.toggle_schedule(&actor, sched, false).await.unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.schedule.version, 2, "no change, no version");
     assert_eq!(
         store
             .list_schedules(acme.id, None, Some(false), PageRequest::new(10, 0))
@@ -578,13 +586,15 @@ async fn suite(store: &Store) {
         .collect();
     assert_eq!(toggles.len(), 1, "one change, one event");
     assert_eq!(toggles[0].token_id, Some(principal.token_id));
-    assert_eq!(toggles[0].before, Some(json!({"enabled": true})));
+    assert_eq!(toggles[0].before, Some(json!({"/enabled": true})));
     let other_principal = catalog::Principal {
         account: other.clone(),
         ..principal.clone()
     };
     assert!(matches!(
-        store.toggle_schedule(&other_principal, sched, true).await,
+        store
+            .toggle_schedule(&catalog::Actor::from(&other_principal), sched, true)
+            .await,
         Err(CatalogError::NotFound { .. })
     ));
     assert!(events.iter().all(|e| !format!("{:?}", e).contains(SECRET)));
@@ -723,7 +733,33 @@ on_both_backends!(
     runs::the_log_keeps_the_newest_lines,
     runs::runs_list_by_package_and_status_and_demo_runs_read_well,
     runs::clusters_show_live_workers,
+    schedules::slots_fire_once_and_follow_their_policies,
 );
+
+/// Four schedulers in separate pools on one PostgreSQL control plane race for fifty slots:
+/// each slot starts exactly one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_schedulers_in_separate_pools_fire_each_slot_once() {
+    with_postgres(|url| async move {
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(Store::open(&url).await.unwrap());
+        }
+        schedules::concurrent_schedulers_fire_each_slot_once(stores).await;
+    })
+    .await;
+}
+
+/// The same on SQLite, four pools on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_schedulers_in_separate_pools_fire_each_slot_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(Store::open_data_dir(dir.path()).await.unwrap());
+    }
+    schedules::concurrent_schedulers_fire_each_slot_once(stores).await;
+}
 
 /// Four workers, each with its own pool on one PostgreSQL control plane, drain 50 queued
 /// runs: `FOR UPDATE SKIP LOCKED` gives each run to exactly one of them.
@@ -758,3 +794,7 @@ mod packages;
 /// The run queue, workers and live clusters.
 #[path = "store/runs.rs"]
 mod runs;
+
+/// Schedules firing, with the clock given.
+#[path = "store/schedules.rs"]
+mod schedules;

@@ -12,6 +12,17 @@ pub fn input(schema: &JsonObject) -> JsonObject {
     plain_optionals(&lean(&portable(schema), Docs::Keep))
 }
 
+/// The JSON Schema dialect every schema we serve is written in.
+pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// `schema` declaring its dialect explicitly (for a tool whose schema must say it).
+pub fn with_dialect(schema: &JsonObject) -> JsonObject {
+    let mut s = JsonObject::new();
+    s.insert("$schema".into(), Value::String(DIALECT.into()));
+    s.extend(schema.clone());
+    s
+}
+
 /// An output schema as served: types without prose, [`OUTPUT_DEPTH`] levels deep.
 pub fn output(schema: &JsonObject) -> JsonObject {
     let full = lean(&portable(schema), Docs::Drop);
@@ -177,8 +188,11 @@ fn lean(schema: &JsonObject, docs: Docs) -> JsonObject {
     schema
         .iter()
         .filter(|(k, v)| match k.as_str() {
-            // Input schemas keep their dialect (2020-12, SEP-1613): older clients need it.
-            "$schema" => docs == Docs::Keep,
+            // No `$schema`: MCP reads a schema without one as 2020-12 (SEP-1613), ours use
+            // no keyword whose meaning differs in draft-07, and it cost every tool 56 bytes
+            // of what a model reads on every turn. (A tool that declares a dialect, the
+            // conformance fixture, sets it back: `with_dialect`.)
+            "$schema" => false,
             "title" => false,
             "description" => docs == Docs::Keep,
             // Which result fields are always present is for validators, not for a model;
@@ -337,10 +351,7 @@ mod tests {
         assert!(s.get("$defs").is_none(), "{s:?}");
         assert_eq!(s["required"], json!(["id"]));
         assert_eq!(s["additionalProperties"], json!(false));
-        assert_eq!(
-            s["$schema"],
-            json!("https://json-schema.org/draft/2020-12/schema")
-        );
+        assert!(s.get("$schema").is_none(), "{s:?}");
     }
 
     #[derive(Debug, serde::Serialize, JsonSchema)]

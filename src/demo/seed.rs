@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path};
 
 use catalog::{
     audit::Actor, clusters::NewCluster, connections::NewConnection, packages::NewPackage,
-    runs::RunSubmission, schedules::NewSchedule, seal::Sealer, time::now_ms, Store,
+    runs::RunSubmission, schedules::ScheduleSpec, seal::Sealer, Store,
 };
 use serde_json::{json, Map, Value};
 
@@ -223,8 +223,6 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
         .await?;
     archive(store, a, legacy).await?;
 
-    let now = now_ms();
-    let hour = 3_600_000;
     for (name, package_id, cron, enabled) in [
         ("Hourly orders sync", orders_sync, "0 0 * * * *", true),
         ("Nightly close", nightly, "0 0 2 * * *", true),
@@ -236,17 +234,20 @@ pub async fn seed(store: &Store, sealer: &Sealer, dir: &Path) -> anyhow::Result<
         ),
     ] {
         store
-            .create_schedule(NewSchedule {
-                account_id: a,
-                package_id,
-                name,
-                cron,
-                enabled,
-                variables: json!({}),
-                cluster_id: Some(default),
-                next_run_at: enabled.then_some(now + hour),
-                last_run_at: Some(now - hour),
-            })
+            .create_schedule(
+                &Actor::system(a),
+                ScheduleSpec {
+                    package_id,
+                    name: name.into(),
+                    cron: cron.into(),
+                    time_zone: Some("UTC".into()),
+                    enabled,
+                    variables: Map::new(),
+                    cluster_id: Some(default),
+                    missed_policy: None,
+                    overlap_policy: None,
+                },
+            )
             .await?;
     }
 

@@ -64,6 +64,7 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
     let limits = connection_limits(&cfg);
     let shutdown = CancellationToken::new();
     let worker = crate::worker::spawn(&cfg, &shared, shutdown.child_token());
+    let scheduler = crate::scheduler::spawn(&cfg, &store, shutdown.child_token());
     let (app, sessions) = router(&cfg, shared, metrics.clone(), shutdown.clone())?;
     tracing::info!(%addr, public_url = %cfg.public_url(), read_only = cfg.read_only, store = ?store.backend(),
         max_connections = limits.max_connections, max_sessions = cfg.max_sessions, "pipewright listening");
@@ -93,6 +94,9 @@ pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyho
     })
     .await?;
     shutdown.cancel();
+    if let Some(s) = scheduler {
+        let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    }
     if let Some(w) = worker {
         let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
     }

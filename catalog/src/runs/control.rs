@@ -216,46 +216,99 @@ async fn run_status(
     ))
 }
 
-/// Inserts a queued run after checking that its package and cluster are the actor's
-/// account's and can run.
-async fn queue(tx: &mut Tx, actor: &Actor, q: Queued<'_>) -> Result<i64> {
-    let account_id = actor.account_id;
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM packages WHERE id = $1 AND account_id = $2")
-            .bind(q.package_id)
-            .bind(account_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+/// Refuses a package or cluster that is not the account's (not found) or cannot run (an
+/// archived package, a terminated cluster); `lock` (` FOR UPDATE` or nothing) locks the
+/// package row for the rest of the transaction.
+pub(crate) async fn check_runnable(
+    tx: &mut Tx,
+    account_id: i64,
+    package_id: i64,
+    cluster_id: Option<i64>,
+    lock: &str,
+) -> Result<()> {
+    let status: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT status FROM packages WHERE id = $1 AND account_id = $2{lock}"
+    )))
+    .bind(package_id)
+    .bind(account_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     match status.as_deref() {
-        None => return Err(CatalogError::not_found("package", q.package_id)),
+        None => return Err(CatalogError::not_found("package", package_id)),
         Some("archived") => {
             return Err(CatalogError::Conflict(format!(
-                "package {} is archived, and archived packages do not run; clone_package makes an active copy",
-                q.package_id
+                "package {package_id} is archived, and archived packages do not run; clone_package makes an active copy"
             )))
         }
         Some(_) => {}
     }
-    if let Some(cluster_id) = q.cluster_id {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM clusters WHERE id = $1 AND account_id = $2")
-                .bind(cluster_id)
-                .bind(account_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        match status.as_deref() {
-            None => return Err(CatalogError::not_found("cluster", cluster_id)),
-            Some(s @ ("terminated" | "terminating")) => {
-                return Err(CatalogError::Conflict(format!(
-                    "cluster {cluster_id} is {s}; pick another one (list_clusters), or leave cluster_id out to let any worker run it"
-                )))
-            }
-            Some(_) => {}
-        }
+    match cluster_id {
+        Some(cluster_id) => check_cluster(tx, account_id, cluster_id).await,
+        None => Ok(()),
     }
+}
+
+/// Refuses a cluster that is not the account's (not found) or is going away.
+pub(crate) async fn check_cluster(tx: &mut Tx, account_id: i64, cluster_id: i64) -> Result<()> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM clusters WHERE id = $1 AND account_id = $2")
+            .bind(cluster_id)
+            .bind(account_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match status.as_deref() {
+        None => Err(CatalogError::not_found("cluster", cluster_id)),
+        Some(s @ ("terminated" | "terminating")) => Err(CatalogError::Conflict(format!(
+            "cluster {cluster_id} is {s}; pick another one (list_clusters), or leave cluster_id out to let any worker run it"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Inserts a queued run after checking that its package and cluster are the actor's
+/// account's and can run.
+async fn queue(tx: &mut Tx, actor: &Actor, q: Queued<'_>) -> Result<i64> {
+    check_runnable(tx, actor.account_id, q.package_id, q.cluster_id, "").await?;
+    insert_queued(tx, actor.account_id, &q, None).await
+}
+
+/// Which schedule slot a run is for, and the run it waits for (overlap `queue`).
+pub(crate) struct ScheduleSlot {
+    pub schedule_id: i64,
+    pub scheduled_for: i64,
+    pub after_run_id: Option<i64>,
+}
+
+/// Queues a run a schedule starts for one of its slots, checked as any run is.
+pub(crate) async fn queue_scheduled(
+    tx: &mut Tx,
+    account_id: i64,
+    package_id: i64,
+    cluster_id: Option<i64>,
+    variables_json: &str,
+    slot: ScheduleSlot,
+) -> Result<i64> {
+    check_runnable(tx, account_id, package_id, cluster_id, "").await?;
+    let q = Queued {
+        package_id,
+        cluster_id,
+        variables_json,
+        dynamic_variables_json: "{}",
+        parent_run_id: None,
+    };
+    insert_queued(tx, account_id, &q, Some(slot)).await
+}
+
+async fn insert_queued(
+    tx: &mut Tx,
+    account_id: i64,
+    q: &Queued<'_>,
+    slot: Option<ScheduleSlot>,
+) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO runs (account_id, package_id, cluster_id, parent_run_id, status, variables_json, dynamic_variables_json, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING id",
+        "INSERT INTO runs (account_id, package_id, cluster_id, parent_run_id, status, variables_json, dynamic_variables_json, created_at, \
+         schedule_id, scheduled_for, after_run_id) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(account_id)
     .bind(q.package_id)
@@ -264,6 +317,9 @@ async fn queue(tx: &mut Tx, actor: &Actor, q: Queued<'_>) -> Result<i64> {
     .bind(q.variables_json)
     .bind(q.dynamic_variables_json)
     .bind(now_ms())
+    .bind(slot.as_ref().map(|s| s.schedule_id))
+    .bind(slot.as_ref().map(|s| s.scheduled_for))
+    .bind(slot.as_ref().and_then(|s| s.after_run_id))
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)

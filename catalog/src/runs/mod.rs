@@ -29,9 +29,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use control::RunSubmission;
+pub(crate) use control::{check_cluster, check_runnable, queue_scheduled, ScheduleSlot};
 pub use queue::{ClaimedRun, RunControl, RunOutcome};
 pub use read::{LogLine, RunDetail, RunFilter, RunSummary};
 pub use record::NewRun;
+pub(crate) use variables::{check as check_variables, parse as parse_variables};
 pub use workers::{WorkerInfo, LIVE_FOR_MS};
 
 /// Every status a run can have.

@@ -59,7 +59,8 @@ const RUNNING: &str = "running";
 
 impl Store {
     /// Claims the oldest queued run `worker` may take: one without a cluster, or on a
-    /// cluster named as the worker's (a worker without a cluster takes any). Marks it
+    /// cluster named as the worker's (a worker without a cluster takes any), and not
+    /// waiting for another run to end. Marks it
     /// running under the worker, with the package version that will run. Concurrent
     /// workers never claim the same run.
     pub async fn claim_run(&self, worker: &WorkerInfo) -> Result<Option<ClaimedRun>> {
@@ -69,14 +70,17 @@ impl Store {
             Backend::Sqlite => "",
         };
         let on_cluster = if worker.cluster.is_some() {
-            " AND (cluster_id IS NULL OR cluster_id IN (SELECT id FROM clusters WHERE name = $3))"
+            " AND (q.cluster_id IS NULL OR q.cluster_id IN (SELECT id FROM clusters WHERE name = $3))"
         } else {
             ""
         };
+        // A run a schedule queued behind its previous one (overlap `queue`) waits for it.
+        let after = " AND (q.after_run_id IS NULL OR NOT EXISTS \
+             (SELECT 1 FROM runs a WHERE a.id = q.after_run_id AND a.status IN ('queued', 'running')))";
         let sql = format!(
             "UPDATE runs SET status = 'running', worker_id = $1, started_at = $2, heartbeat_at = $2, \
              package_version = (SELECT p.version FROM packages p WHERE p.id = runs.package_id) \
-             WHERE id = (SELECT id FROM runs WHERE status = 'queued'{on_cluster} ORDER BY id LIMIT 1{skip_locked}) \
+             WHERE id = (SELECT q.id FROM runs q WHERE q.status = 'queued'{on_cluster}{after} ORDER BY q.id LIMIT 1{skip_locked}) \
              RETURNING id, account_id, package_id, package_version, variables_json, dynamic_variables_json"
         );
         let mut tx = self.begin().await?;

@@ -5,7 +5,7 @@ use catalog::{
     accounts::Account,
     audit::AuditFilter,
     packages::{CloneOverrides, PackageContent, PackageFilter, PackageSpec},
-    schedules::NewSchedule,
+    schedules::ScheduleSpec,
     search::Kind,
     tokens::NewToken,
     validations::NewJobValidation,
@@ -858,29 +858,31 @@ pub async fn refused_package_changes_write_nothing(store: Store) {
 
     // Archiving is refused while an enabled schedule runs the package.
     let schedule = store
-        .create_schedule(NewSchedule {
-            account_id: acc,
-            package_id: id,
-            name: "hourly",
-            cron: "0 0 * * * *",
-            enabled: true,
-            variables: json!({}),
-            cluster_id: None,
-            next_run_at: None,
-            last_run_at: None,
-        })
+        .create_schedule(
+            &who,
+            ScheduleSpec {
+                package_id: id,
+                name: "hourly".into(),
+                cron: "0 0 * * * *".into(),
+                time_zone: None,
+                enabled: true,
+                variables: serde_json::Map::new(),
+                cluster_id: None,
+                missed_policy: None,
+                overlap_policy: None,
+            },
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .schedule
+        .id;
     let unchanged = footprint(&store, acc, id).await;
     let m = conflict(store.archive_package(&who, id, Some(2)).await.unwrap_err());
     assert!(m.contains(&format!("schedule(s) {schedule}")), "{m}");
     assert_eq!(footprint(&store, acc, id).await, unchanged);
 
     // Once it is off, archiving goes through, and it cannot be switched back on.
-    store
-        .toggle_schedule(&f.principal, schedule, false)
-        .await
-        .unwrap();
+    store.toggle_schedule(&who, schedule, false).await.unwrap();
     assert_eq!(
         store
             .archive_package(&who, id, Some(2))
@@ -892,7 +894,7 @@ pub async fn refused_package_changes_write_nothing(store: Store) {
     let unchanged = footprint(&store, acc, id).await;
     conflict(
         store
-            .toggle_schedule(&f.principal, schedule, true)
+            .toggle_schedule(&who, schedule, true)
             .await
             .unwrap_err(),
     );

@@ -12,7 +12,7 @@ use crate::{
 };
 
 pub fn tools() -> Vec<ToolSpec> {
-    vec![tool(
+    let mut fixture = tool(
         ToolMeta {
             name: "json_schema_2020_12_tool",
             title: "Conformance fixture: JSON Schema 2020-12",
@@ -21,7 +21,11 @@ JSON Schema 2020-12 keywords ($schema, $defs, additionalProperties). Returns whi
             effect: Effect::Read,
         },
         json_schema_2020_12_tool,
-    )]
+    );
+    // The suite checks that a declared dialect is served as declared.
+    let declared = crate::schema::with_dialect(&fixture.definition.input_schema);
+    fixture.definition.input_schema = std::sync::Arc::new(declared);
+    vec![fixture]
 }
 
 /// A postal address.

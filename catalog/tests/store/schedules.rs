@@ -1,0 +1,257 @@
+//! Schedules firing on any backend, with the clock given rather than waited for: a slot
+//! fires once, overlap `skip` and `queue`, missed slots under `run_once` and `skip`, and
+//! schedulers in separate pools racing for the same slots.
+
+use catalog::{
+    packages::NewPackage,
+    runs::{RunOutcome, WorkerInfo},
+    schedules::{ScheduleEdit, ScheduleSpec},
+    Actor, Store,
+};
+use serde_json::{json, Map};
+
+const MINUTE: i64 = 60_000;
+
+async fn package(store: &Store, account_id: i64) -> i64 {
+    store
+        .create_package(NewPackage {
+            account_id,
+            workspace_id: None,
+            name: "orders",
+            description: "",
+            flow_type: "dataflow",
+            data_flow_json: json!({"components": [], "edges": []}),
+            variables: json!({}),
+        })
+        .await
+        .unwrap()
+}
+
+fn spec(package_id: i64, cron: &str, overlap: &str) -> ScheduleSpec {
+    ScheduleSpec {
+        package_id,
+        name: "s".into(),
+        cron: cron.into(),
+        time_zone: None,
+        enabled: true,
+        variables: Map::new(),
+        cluster_id: None,
+        missed_policy: None,
+        overlap_policy: Some(overlap.into()),
+    }
+}
+
+fn ms(t: &Option<String>) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(t.as_deref().expect("a time"))
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn worker() -> WorkerInfo {
+    WorkerInfo {
+        id: "w".into(),
+        cluster: None,
+        hostname: "node-1".into(),
+        pid: 1,
+    }
+}
+
+fn done() -> RunOutcome {
+    RunOutcome {
+        status: "completed",
+        rows_read: 0,
+        rows_written: 0,
+        progress: json!([]),
+        error: None,
+    }
+}
+
+pub async fn slots_fire_once_and_follow_their_policies(store: Store) {
+    let account = store.create_account("acme", "Acme").await.unwrap().id;
+    let who = Actor::system(account);
+    let pid = package(&store, account).await;
+    let made = store
+        .create_schedule(&who, spec(pid, "0 * * * * *", "skip"))
+        .await
+        .unwrap();
+    let id = made.schedule.id;
+    let first = ms(&made.schedule.next_run_at);
+    assert_eq!(first % MINUTE, 0, "on the minute");
+
+    // Not due yet; then due: one run for the slot, and the next slot a minute on.
+    assert_eq!(
+        store.fire_schedule(id, first - 1, MINUTE).await.unwrap(),
+        None
+    );
+    let f = store
+        .fire_schedule(id, first, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (f.slot, f.next_run_at, f.logged.clone()),
+        (first, Some(first + MINUTE), None)
+    );
+    let run = f.run_id.expect("a run");
+    assert_eq!(
+        store.fire_schedule(id, first, MINUTE).await.unwrap(),
+        None,
+        "a slot fires once"
+    );
+    assert_eq!(
+        store
+            .schedule(account, id)
+            .await
+            .unwrap()
+            .last_run_at
+            .map(|t| ms(&Some(t))),
+        Some(first)
+    );
+
+    // Overlap skip: the next slot finds the run still queued.
+    let f = store
+        .fire_schedule(id, first + MINUTE, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.run_id, None);
+    assert!(
+        f.logged
+            .as_deref()
+            .unwrap()
+            .contains(&format!("run {run} is still queued")),
+        "{f:?}"
+    );
+
+    // Overlap queue: the slot's run waits for the one before it.
+    store
+        .update_schedule(
+            &who,
+            id,
+            None,
+            ScheduleEdit {
+                overlap_policy: Some("queue".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let f = store
+        .fire_schedule(id, first + 2 * MINUTE, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    let behind = f.run_id.expect("queued behind");
+    let w = worker();
+    store.register_worker(&w).await.unwrap();
+    let claimed = store.claim_run(&w).await.unwrap().unwrap();
+    assert_eq!(claimed.run_id, run, "the older run first");
+    assert_eq!(
+        store.claim_run(&w).await.unwrap(),
+        None,
+        "the queued one waits for it"
+    );
+    assert!(store.finish_run(run, &w.id, done()).await.unwrap());
+    assert_eq!(store.claim_run(&w).await.unwrap().unwrap().run_id, behind);
+    assert!(store.finish_run(behind, &w.id, done()).await.unwrap());
+
+    // Down for ten minutes: run_once starts one run for the newest missed slot.
+    let down = first + 13 * MINUTE + 5_000;
+    let f = store
+        .fire_schedule(id, down, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.slot, first + 13 * MINUTE, "the newest missed slot");
+    assert!(f.run_id.is_some());
+    assert!(
+        f.logged.as_deref().unwrap().starts_with("11 slot(s) from"),
+        "{f:?}"
+    );
+    assert_eq!(f.next_run_at, Some(first + 14 * MINUTE));
+    assert_eq!(store.fire_schedule(id, down, MINUTE).await.unwrap(), None);
+
+    // And under `skip`, none.
+    store
+        .update_schedule(
+            &who,
+            id,
+            None,
+            ScheduleEdit {
+                missed_policy: Some("skip".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let later = first + 30 * MINUTE;
+    let f = store
+        .fire_schedule(id, later, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.run_id, None);
+    assert!(
+        f.logged
+            .as_deref()
+            .unwrap()
+            .contains("none ran (missed_policy skip)"),
+        "{f:?}"
+    );
+    let (runs, log) = store.schedule_activity(account, id, 10, 10).await.unwrap();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(log.len(), 3, "{log:?}");
+
+    // Disabled: never due; a disabled schedule has no next fire time.
+    store.toggle_schedule(&who, id, false).await.unwrap();
+    assert_eq!(
+        store
+            .fire_schedule(id, later + 10 * MINUTE, MINUTE)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .due_schedules(later + 10 * MINUTE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Four schedulers, each with its own pool on one store, race for fifty slots of a
+/// per-second schedule: every slot starts exactly one run.
+pub async fn concurrent_schedulers_fire_each_slot_once(stores: Vec<Store>) {
+    let store = &stores[0];
+    let account = store.create_account("race", "Race").await.unwrap().id;
+    let pid = package(store, account).await;
+    let made = store
+        .create_schedule(&Actor::system(account), spec(pid, "* * * * * *", "queue"))
+        .await
+        .unwrap();
+    let (id, first) = (made.schedule.id, ms(&made.schedule.next_run_at));
+    let mut runs = Vec::new();
+    for k in 0..50 {
+        let now = first + k * 1_000;
+        let tasks: Vec<_> = stores
+            .iter()
+            .map(|s| {
+                let s = s.clone();
+                tokio::spawn(async move { s.fire_schedule(id, now, MINUTE).await.unwrap() })
+            })
+            .collect();
+        let mut fired = 0;
+        for t in tasks {
+            if let Some(f) = t.await.unwrap() {
+                fired += 1;
+                assert_eq!(f.slot, now);
+                runs.push(f.run_id.expect("a run"));
+            }
+        }
+        assert_eq!(fired, 1, "slot {k} fired {fired} times");
+    }
+    runs.sort();
+    runs.dedup();
+    assert_eq!(runs.len(), 50);
+    let (listed, _) = store.schedule_activity(account, id, 100, 0).await.unwrap();
+    assert_eq!(listed.len(), 50);
+}
