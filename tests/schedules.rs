@@ -216,6 +216,29 @@ async fn schedule_tools_answer_and_refuse_through_mcp() {
         e["message"].as_str().unwrap().contains("minute field"),
         "{e}"
     );
+    // The demo's first schedule runs on a cluster: a rename keeps it, null clears it.
+    let before = c.ok("get_schedule", json!({"schedule_id": 1})).await;
+    assert!(before["cluster_id"].is_i64(), "{before}");
+    c.ok(
+        "update_schedule",
+        json!({"schedule_id": 1, "name": "Hourly orders sync (renamed)"}),
+    )
+    .await;
+    assert_eq!(
+        c.ok("get_schedule", json!({"schedule_id": 1})).await["cluster_id"],
+        before["cluster_id"]
+    );
+    let cleared = c
+        .ok(
+            "update_schedule",
+            json!({"schedule_id": 1, "cluster_id": null}),
+        )
+        .await;
+    assert_eq!(cleared["fields"], json!(["cluster_id"]), "{cleared}");
+    assert_eq!(
+        c.ok("get_schedule", json!({"schedule_id": 1})).await["cluster_id"],
+        Value::Null
+    );
     let e = c.err("get_schedule", json!({"schedule_id": 424242})).await;
     assert_eq!(e["field"], json!("schedule_id"), "{e}");
     let e = c
@@ -450,7 +473,7 @@ async fn a_per_second_schedule_fires_once_per_slot_across_two_replicas() {
     let p50 = sorted[sorted.len() / 2];
     let max = *sorted.last().unwrap();
     assert!(
-        p50 < 500 && max < 3_000,
+        p50 < 500 && max < 5_000,
         "fired late: median {p50} ms, max {max} ms"
     );
     let mark = format!("schedule={id} ");
@@ -469,11 +492,19 @@ async fn a_per_second_schedule_fires_once_per_slot_across_two_replicas() {
         fired_by(&b)
     );
     assert!(a.logs().contains("scheduler started") && b.logs().contains("scheduler started"));
-    assert_eq!(
-        fired_by(&a) + fired_by(&b),
-        slots.len(),
-        "each slot fired by exactly one replica"
-    );
+    // Each slot was fired by exactly one replica (their last log lines may still be on
+    // their way through the pipes).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fired_by(&a) + fired_by(&b) != slots.len() {
+        assert!(
+            Instant::now() < deadline,
+            "replicas logged {} + {} firings for {} slots",
+            fired_by(&a),
+            fired_by(&b),
+            slots.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     stop(&mut a);
     drop(b);
 }

@@ -193,6 +193,14 @@ impl Store {
         }
     }
 
+    /// ` FOR SHARE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already locks.
+    pub(crate) fn for_share(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
+        }
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {

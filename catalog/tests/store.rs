@@ -734,6 +734,7 @@ on_both_backends!(
     runs::runs_list_by_package_and_status_and_demo_runs_read_well,
     runs::clusters_show_live_workers,
     schedules::slots_fire_once_and_follow_their_policies,
+    schedules::secret_variables_are_masked_and_kept,
 );
 
 /// Four schedulers in separate pools on one PostgreSQL control plane race for fifty slots:

@@ -95,6 +95,10 @@ fn shallow(schema: &JsonObject, depth: usize, defs: &JsonObject) -> JsonObject {
         .collect()
 }
 
+/// Marks an optional argument whose `null` clears a setting (`#[schemars(extend(...))]`):
+/// its type keeps `"null"`, as leaving it out means something else (keep the setting).
+pub const NULL_MEANS_CLEAR: &str = "x-null-clears";
+
 /// Optional arguments as a model needs them: an argument it may leave out needs no
 /// `"null"` in its type, no `"default": null`, and no `anyOf` wrapping its type in a
 /// nullable one (an enum is written in place instead, and its `$defs` entry goes when
@@ -121,6 +125,10 @@ fn plain_optionals(schema: &JsonObject) -> JsonObject {
             p.remove("default");
         }
         if required.contains(name) {
+            continue;
+        }
+        // An argument whose `null` means something (clear the setting) keeps it.
+        if p.remove(NULL_MEANS_CLEAR).is_some() {
             continue;
         }
         if let Some(Value::Array(types)) = p.get("type") {

@@ -27,3 +27,5 @@ ALTER TABLE runs ADD COLUMN schedule_id BIGINT;
 ALTER TABLE runs ADD COLUMN scheduled_for BIGINT;
 ALTER TABLE runs ADD COLUMN after_run_id BIGINT;
 CREATE UNIQUE INDEX runs_one_per_slot ON runs(schedule_id, scheduled_for);
+-- Firing asks for a schedule's queued and running runs.
+CREATE INDEX runs_by_schedule ON runs(schedule_id, status, id);

@@ -259,7 +259,7 @@ pub(crate) async fn check_cluster(tx: &mut Tx, account_id: i64, cluster_id: i64)
     match status.as_deref() {
         None => Err(CatalogError::not_found("cluster", cluster_id)),
         Some(s @ ("terminated" | "terminating")) => Err(CatalogError::Conflict(format!(
-            "cluster {cluster_id} is {s}; pick another one (list_clusters), or leave cluster_id out to let any worker run it"
+            "cluster {cluster_id} is {s}; pick another one (list_clusters), or place it on no cluster so any worker runs it"
         ))),
         Some(_) => Ok(()),
     }
@@ -269,7 +269,9 @@ pub(crate) async fn check_cluster(tx: &mut Tx, account_id: i64, cluster_id: i64)
 /// account's and can run.
 async fn queue(tx: &mut Tx, actor: &Actor, q: Queued<'_>) -> Result<i64> {
     check_runnable(tx, actor.account_id, q.package_id, q.cluster_id, "").await?;
-    insert_queued(tx, actor.account_id, &q, None).await
+    insert_queued(tx, actor.account_id, &q, None)
+        .await?
+        .ok_or_else(|| CatalogError::Store("the run was not queued".into()))
 }
 
 /// Which schedule slot a run is for, and the run it waits for (overlap `queue`).
@@ -279,7 +281,8 @@ pub(crate) struct ScheduleSlot {
     pub after_run_id: Option<i64>,
 }
 
-/// Queues a run a schedule starts for one of its slots, checked as any run is.
+/// Queues a run a schedule starts for one of its slots, checked as any run is; `None`
+/// when that slot already has its run.
 pub(crate) async fn queue_scheduled(
     tx: &mut Tx,
     account_id: i64,
@@ -287,7 +290,7 @@ pub(crate) async fn queue_scheduled(
     cluster_id: Option<i64>,
     variables_json: &str,
     slot: ScheduleSlot,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     check_runnable(tx, account_id, package_id, cluster_id, "").await?;
     let q = Queued {
         package_id,
@@ -299,16 +302,18 @@ pub(crate) async fn queue_scheduled(
     insert_queued(tx, account_id, &q, Some(slot)).await
 }
 
+/// Inserts the queued run; `None` when its schedule slot already has one (the unique
+/// index on `runs(schedule_id, scheduled_for)`; never for a run without a slot).
 async fn insert_queued(
     tx: &mut Tx,
     account_id: i64,
     q: &Queued<'_>,
     slot: Option<ScheduleSlot>,
-) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> Result<Option<i64>> {
+    let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO runs (account_id, package_id, cluster_id, parent_run_id, status, variables_json, dynamic_variables_json, created_at, \
          schedule_id, scheduled_for, after_run_id) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10) RETURNING id",
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(account_id)
     .bind(q.package_id)
@@ -320,7 +325,7 @@ async fn insert_queued(
     .bind(slot.as_ref().map(|s| s.schedule_id))
     .bind(slot.as_ref().map(|s| s.scheduled_for))
     .bind(slot.as_ref().and_then(|s| s.after_run_id))
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
     Ok(id)
 }

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 use sqlx::Row;
 
 use super::{
-    masked, timing::Timing, Schedule, MAX_SCHEDULES_PER_ACCOUNT, MISSED_POLICIES, OVERLAP_POLICIES,
+    masked, timing::Timing, Schedule, MASK, MAX_SCHEDULES_PER_ACCOUNT, MISSED_POLICIES,
+    OVERLAP_POLICIES,
 };
 use crate::{
     audit::{self, Actor, NewEvent},
@@ -108,7 +109,14 @@ impl State {
             ));
         }
         check_variables("variables", &self.variables)?;
-        Timing::parse(&self.cron, &self.time_zone)
+        let timing = Timing::parse(&self.cron, &self.time_zone)?;
+        if self.enabled && timing.next_after(now_ms()).is_none() {
+            return Err(CatalogError::invalid(
+                "cron",
+                "this expression never fires again (its year field lies in the past); check its year",
+            ));
+        }
+        Ok(timing)
     }
 }
 
@@ -153,6 +161,14 @@ impl Store {
         let timing = state.check()?;
         let mut tx = self.begin().await?;
         let r = async {
+            // The account row first, so concurrent creates count one after another.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM accounts WHERE id = $1{}",
+                self.for_update()
+            )))
+            .bind(who.account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schedules WHERE account_id = $1")
                 .bind(who.account_id)
                 .fetch_one(&mut *tx)
@@ -162,7 +178,7 @@ impl Store {
                     "this account has {count} schedules, the most it may have; delete ones it no longer needs (delete_schedule)"
                 )));
             }
-            check_runnable(&mut tx, who.account_id, state.package_id, state.cluster_id, self.for_update()).await?;
+            check_runnable(&mut tx, who.account_id, state.package_id, state.cluster_id, self.for_share()).await?;
             let now = now_ms();
             let next = if state.enabled { timing.next_after(now) } else { None };
             let id: i64 = sqlx::query_scalar(
@@ -224,9 +240,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let package_id = package_id.ok_or_else(|| CatalogError::not_found("schedule", id))?;
+            // FOR SHARE, not FOR UPDATE: it still waits for an archive in progress, but
+            // lets a scheduler holding this schedule insert a run of the package (the
+            // foreign key's KEY SHARE lock), so the two never deadlock.
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT status FROM packages WHERE id = $1{}",
-                self.for_update()
+                self.for_share()
             )))
             .bind(package_id)
             .fetch_optional(&mut *tx)
@@ -244,13 +263,13 @@ impl Store {
                 }
                 _ => {}
             }
-            if next.enabled {
-                check_runnable(&mut tx, who.account_id, package_id, next.cluster_id, self.for_update()).await?;
-            }
-            let d = diff::diff(&current.state.audited(), &next.audited());
             if next == current.state {
                 return Ok((false, vec![], timing));
             }
+            if next.enabled {
+                check_runnable(&mut tx, who.account_id, package_id, next.cluster_id, self.for_share()).await?;
+            }
+            let d = diff::diff(&current.state.audited(), &next.audited());
             let mut fields = d.top_level();
             if fields.is_empty() {
                 // Only a secret-named variable's value changed (masked in the diff).
@@ -258,6 +277,7 @@ impl Store {
             }
             let retimed = next.enabled
                 && (!current.state.enabled
+                    || current.next_run_at.is_none()
                     || next.cron != current.state.cron
                     || next.time_zone != current.state.time_zone);
             let now = now_ms();
@@ -438,7 +458,15 @@ fn apply(s: &mut State, e: ScheduleEdit) {
     if let Some(v) = e.enabled {
         s.enabled = v;
     }
-    if let Some(v) = e.variables {
+    if let Some(mut v) = e.variables {
+        // A secret-named value shown masked and sent back as it was shown keeps its value.
+        for (name, value) in v.iter_mut() {
+            if value.as_str() == Some(MASK) {
+                if let Some(kept) = s.variables.get(name) {
+                    *value = kept.clone();
+                }
+            }
+        }
         s.variables = v;
     }
     if let Some(v) = e.cluster_id {
@@ -465,7 +493,8 @@ async fn keep_version(
     )
     .bind(schedule_id)
     .bind(version)
-    .bind(serde_json::to_string(s).unwrap_or_default())
+    // Masked like the audit trail: a version outlives a rotated or deleted secret.
+    .bind(s.audited().to_string())
     .bind(at)
     .bind(event)
     .execute(&mut **tx)

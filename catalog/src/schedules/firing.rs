@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// The most missed slots counted one by one (beyond, the log says "or more").
-const MAX_COUNTED: usize = 10_000;
+const MAX_COUNTED: usize = 1_000;
 
 /// What firing a due slot did.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +43,37 @@ impl Store {
         .bind(now)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Gives every enabled schedule that has no next fire time (rows written before
+    /// schedules fired) its first one after `now`; how many it set.
+    pub async fn schedule_unscheduled(&self, now: i64) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id, cron, time_zone FROM schedules WHERE enabled = 1 AND next_run_at IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut set = 0;
+        for r in rows {
+            let Ok(timing) = Timing::parse(
+                &r.try_get::<String, _>("cron")?,
+                &r.try_get::<String, _>("time_zone")?,
+            ) else {
+                continue;
+            };
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(
+                "UPDATE schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at IS NULL",
+            )
+            .bind(timing.next_after(now))
+            .bind(r.try_get::<i64, _>("id")?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            set += done as usize;
+        }
+        Ok(set)
     }
 
     /// The earliest next fire time of any enabled schedule.
@@ -109,7 +140,7 @@ impl Store {
             let mut notes: Vec<String> = Vec::new();
             let (fired_slot, next, mut runs) = if now - slot > misfire_after_ms {
                 let due = timing.fire_times_between(slot, now, MAX_COUNTED);
-                let newest = due.last().copied().unwrap_or(slot);
+                let newest = timing.last_at_or_before(now).unwrap_or(slot).max(slot);
                 let count = if due.len() >= MAX_COUNTED {
                     format!("{MAX_COUNTED} or more")
                 } else {
@@ -172,14 +203,18 @@ impl Store {
                 )
                 .await;
                 match queued {
-                    Ok(run) => run_id = Some(run),
-                    Err(CatalogError::Conflict(m)) if m.starts_with("already exists") => return Err(lost(id)),
+                    Ok(Some(run)) => run_id = Some(run),
+                    // The slot already has its run (its `next_run_at` was set back to a slot
+                    // that ran, by a host whose clock is behind): move past it.
+                    Ok(None) => notes.push(format!("slot {} already had its run", rfc3339(fired_slot))),
                     Err(e @ (CatalogError::Conflict(_) | CatalogError::NotFound { .. })) => {
                         notes.push(format!("slot {} did not run: {e}", rfc3339(fired_slot)))
                     }
                     Err(e) => return Err(e),
                 }
             }
+            // Never back to (or before) the slot just handled, whatever the cron says.
+            let next = next.filter(|n| *n > fired_slot).or_else(|| timing.next_after(fired_slot.max(now)));
             if !settle(&mut tx, id, slot, next, run_id.map(|_| fired_slot)).await? {
                 return Err(lost(id));
             }

@@ -167,7 +167,7 @@ impl Store {
     ) -> Result<(Vec<ScheduledRun>, Vec<ScheduleLogEntry>)> {
         let run_rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, status, scheduled_for, created_at FROM runs \
-             WHERE schedule_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT {}",
+             WHERE schedule_id = $1 AND account_id = $2 ORDER BY scheduled_for DESC, id DESC LIMIT {}",
             runs.clamp(0, 100)
         )))
         .bind(id)

@@ -106,6 +106,15 @@ impl Timing {
         out
     }
 
+    /// The last fire time at or before `at_ms`, if any.
+    pub fn last_at_or_before(&self, at_ms: i64) -> Option<i64> {
+        let start = DateTime::<Utc>::from_timestamp_millis(at_ms)?.with_timezone(&self.zone);
+        self.cron
+            .find_previous_occurrence(&start, true)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
+
     /// The fire times from `from_ms` (included) to `to_ms` (included), at most `max`.
     pub fn fire_times_between(&self, from_ms: i64, to_ms: i64, max: usize) -> Vec<i64> {
         let mut out = Vec::new();
@@ -138,7 +147,13 @@ fn refusal(expression: &str, e: &CronError) -> CatalogError {
         return CatalogError::invalid("cron", format!("empty; {SHAPE}"));
     }
     let parts: Vec<&str> = expression.split_whitespace().collect();
-    if !expression.starts_with('@') && !(5..=7).contains(&parts.len()) {
+    if expression.starts_with('@') {
+        return CatalogError::invalid(
+            "cron",
+            "not a nickname croner knows; use @yearly, @monthly, @weekly, @daily or @hourly, or fields",
+        );
+    }
+    if !(5..=7).contains(&parts.len()) {
         return CatalogError::invalid("cron", format!("has {} fields; {SHAPE}", parts.len()));
     }
     // The field at fault is the one whose replacement by `*` makes the rest readable.
@@ -196,6 +211,8 @@ mod tests {
             t.fire_times_between(from, from + 30_000, 10),
             vec![from, from + 15_000, from + 30_000]
         );
+        assert_eq!(t.last_at_or_before(from + 44_999), Some(from + 30_000));
+        assert_eq!(t.last_at_or_before(from + 45_000), Some(from + 45_000));
     }
 
     #[test]
@@ -253,5 +270,10 @@ mod tests {
         assert!(e.starts_with("time_zone:"), "{e}");
         let e = message(Timing::parse("0 0 99 99 *", "UTC").unwrap_err());
         assert!(e.contains("more than one"), "{e}");
+        for nickname in ["@reboot", "@every 5m", "@daily x", "@"] {
+            let e = message(Timing::parse(nickname, "UTC").unwrap_err());
+            assert!(e.contains("not a nickname"), "{nickname}: {e}");
+        }
+        assert!(Timing::parse("@daily", "UTC").is_ok());
     }
 }

@@ -255,3 +255,46 @@ pub async fn concurrent_schedulers_fire_each_slot_once(stores: Vec<Store>) {
     let (listed, _) = store.schedule_activity(account, id, 100, 0).await.unwrap();
     assert_eq!(listed.len(), 50);
 }
+
+/// A secret-named variable is masked wherever a schedule is shown or audited, and the
+/// mask sent back unchanged keeps the value: the run still gets the real one.
+pub async fn secret_variables_are_masked_and_kept(store: Store) {
+    let account = store.create_account("acme", "Acme").await.unwrap().id;
+    let who = Actor::system(account);
+    let pid = package(&store, account).await;
+    let mut s = spec(pid, "0 * * * * *", "skip");
+    s.variables =
+        serde_json::from_value(json!({"api_token": "tok-real-1", "region": "eu"})).unwrap();
+    let made = store.create_schedule(&who, s).await.unwrap();
+    let id = made.schedule.id;
+    assert_eq!(made.schedule.variables["api_token"], json!("********"));
+    let edit = ScheduleEdit {
+        variables: Some(
+            serde_json::from_value(json!({"api_token": "********", "region": "us"})).unwrap(),
+        ),
+        ..Default::default()
+    };
+    let changed = store
+        .update_schedule(&who, id, Some(1), edit)
+        .await
+        .unwrap();
+    assert_eq!(changed.fields, vec!["variables".to_string()]);
+    let first = ms(&changed.schedule.next_run_at);
+    let fired = store
+        .fire_schedule(id, first, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    let w = worker();
+    store.register_worker(&w).await.unwrap();
+    let claimed = store.claim_run(&w).await.unwrap().unwrap();
+    assert_eq!(Some(claimed.run_id), fired.run_id);
+    assert_eq!(
+        claimed.variables["api_token"],
+        json!("tok-real-1"),
+        "the mask did not replace it"
+    );
+    assert_eq!(claimed.variables["region"], json!("us"));
+    let trail = format!("{:?}", store.audit_events(account, 50).await.unwrap());
+    assert!(!trail.contains("tok-real-1"), "{trail}");
+}

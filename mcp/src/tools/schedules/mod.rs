@@ -107,16 +107,19 @@ pub(crate) fn mutation_error(e: CatalogError) -> ToolError {
         CatalogError::NotFound { kind, id } => {
             let (field, hint) = match kind {
                 "package" => ("package_id", "list_packages shows package ids"),
-                "cluster" => (
-                    "cluster_id",
-                    "list_clusters shows cluster ids; leave it out to let any worker run it",
-                ),
+                "cluster" => ("cluster_id", "list_clusters shows cluster ids"),
                 _ => ("schedule_id", "list_schedules shows schedule ids"),
             };
             ToolError::new(ErrorCode::NotFound, format!("{kind} {id} not found"))
                 .with_field(field)
                 .with_hint(hint)
         }
+        CatalogError::Conflict(m) if m.contains("is archived") => ToolError::new(ErrorCode::Conflict, m)
+            .with_field("package_id")
+            .with_hint("clone_package makes an active copy to schedule"),
+        CatalogError::Conflict(m) if m.starts_with("cluster ") => ToolError::new(ErrorCode::Conflict, m)
+            .with_field("cluster_id")
+            .with_hint("list_clusters shows the clusters that can run it"),
         CatalogError::Conflict(m) if m.contains("changed since it was read") => {
             ToolError::new(ErrorCode::Conflict, m)
                 .with_field("expected_version")

@@ -34,9 +34,17 @@ pub struct Args {
     pub cron: Option<String>,
     pub time_zone: Option<String>,
     pub variables: Option<Map<String, Value>>,
-    pub cluster_id: Option<i64>,
+    /// null: any worker.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(extend("x-null-clears" = true))]
+    pub cluster_id: Option<Option<i64>>,
     pub missed_policy: Option<MissedPolicy>,
     pub overlap_policy: Option<OverlapPolicy>,
+}
+
+/// A given argument, `null` included (absent stays `None`: keep the setting).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 async fn update_schedule(ctx: ToolContext, a: Args) -> Result<Changed, ToolError> {
@@ -46,7 +54,7 @@ async fn update_schedule(ctx: ToolContext, a: Args) -> Result<Changed, ToolError
         time_zone: a.time_zone,
         enabled: None,
         variables: a.variables,
-        cluster_id: a.cluster_id.map(Some),
+        cluster_id: a.cluster_id,
         missed_policy: a.missed_policy.map(MissedPolicy::name),
         overlap_policy: a.overlap_policy.map(OverlapPolicy::name),
     };
