@@ -365,3 +365,147 @@ async fn missing_table_error_names_the_field_not_the_value() {
         );
     }
 }
+
+/// A table of 300 columns holding 2,000-character texts: every answer stays within its
+/// byte budget, whole rows only, and says how to ask for less; `columns` picks a few.
+#[tokio::test]
+async fn wide_rows_are_capped_by_bytes_and_columns_pick_a_subset() {
+    let Some(pg) = support::databases::TempDatabase::create().await else {
+        assert!(!support::services_required(), "PostgreSQL is required");
+        return;
+    };
+    let cols: Vec<String> = (1..=300).map(|i| format!("c{i} text")).collect();
+    let db = pg.client().await;
+    db.batch_execute(&format!(
+        "CREATE TABLE wide ({}); INSERT INTO wide SELECT {} FROM generate_series(1, 5) g",
+        cols.join(", "),
+        (1..=300)
+            .map(|_| "repeat(chr(64 + g), 2000)")
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .await
+    .unwrap();
+    let (s, mut c) = demo().await;
+    let conn: i64 = cli(
+        &s.data_dir,
+        &[
+            "connection",
+            "add",
+            "--account",
+            "demo",
+            "--name",
+            "wide-pg",
+            "--type",
+            "postgres",
+            "--set",
+            "host=127.0.0.1",
+            "--set",
+            "port=5432",
+            "--set",
+            &format!("database={}", pg.name),
+            "--set",
+            "user=postgres",
+            "--set",
+            "tls_mode=disable",
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let size = |v: &Value| serde_json::to_string(v).unwrap().len();
+
+    // One row is 600 KB: none fits the default 64 KiB, and the answer says what to do.
+    let p = c
+        .ok(
+            "preview_data",
+            json!({"connection_id": conn, "table_name": "wide"}),
+        )
+        .await;
+    assert!(size(&p) <= 64 * 1024, "{} bytes", size(&p));
+    assert_eq!(
+        (p["truncated"].clone(), p["row_count"].clone()),
+        (json!(true), json!(0))
+    );
+    assert_eq!(p["columns"].as_array().unwrap().len(), 300);
+    assert!(
+        p["hint"].as_str().unwrap().contains("columns"),
+        "{}",
+        p["hint"]
+    );
+    // A bigger budget holds one whole row, never part of one.
+    let p = c
+        .ok(
+            "preview_data",
+            json!({"connection_id": conn, "table_name": "wide", "max_bytes": 1_048_576}),
+        )
+        .await;
+    assert!(size(&p) <= 1_048_576);
+    assert_eq!(
+        (p["truncated"].clone(), p["row_count"].clone()),
+        (json!(true), json!(1))
+    );
+    assert_eq!(p["rows"][0].as_array().unwrap().len(), 300);
+    assert_eq!(p["rows"][0][299].as_str().unwrap().len(), 2000);
+    // Two columns (case as the user typed it), filtered on a third: every row fits.
+    let p = c
+        .ok(
+            "preview_data",
+            json!({"connection_id": conn, "table_name": "wide", "columns": ["c7", "C2"],
+                   "where_clause": "c300 <> ''"}),
+        )
+        .await;
+    assert_eq!(
+        (p["truncated"].clone(), p["row_count"].clone()),
+        (json!(false), json!(5)),
+        "{p}"
+    );
+    let names: Vec<&str> = p["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c7", "c2"]);
+    assert!(p.get("hint").is_none());
+    for (args, field) in [
+        (json!({"columns": ["c1", "no_such_column"]}), "columns"),
+        (json!({"columns": []}), "columns"),
+        (json!({"max_bytes": 10}), "max_bytes"),
+    ] {
+        let mut a = json!({"connection_id": conn, "table_name": "wide"});
+        a.as_object_mut()
+            .unwrap()
+            .extend(args.as_object().unwrap().clone());
+        let e = c.err("preview_data", a.clone()).await;
+        assert_eq!(e["field"], json!(field), "{a}: {e}");
+        assert!(!e.to_string().contains("no_such_column"), "{e}");
+    }
+
+    // discover_schema: 300 columns fit the default budget; a small one cuts them, whole.
+    let d = c
+        .ok(
+            "discover_schema",
+            json!({"connection_id": conn, "table_name": "wide"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            d["truncated"].clone(),
+            d["columns"].as_array().unwrap().len()
+        ),
+        (json!(false), 300)
+    );
+    let d = c
+        .ok(
+            "discover_schema",
+            json!({"connection_id": conn, "table_name": "wide", "max_bytes": 2048}),
+        )
+        .await;
+    assert!(size(&d) <= 2048, "{} bytes", size(&d));
+    let kept = d["columns"].as_array().unwrap().len();
+    assert!(
+        d["truncated"] == json!(true) && kept > 0 && kept < 300,
+        "{d}"
+    );
+}

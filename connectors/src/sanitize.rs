@@ -340,7 +340,7 @@ pub fn sanitize(
             ));
         }
     }
-    let walker = Walker { scope };
+    let walker = Walker { scope, dialect };
     walker.expr(&expr)?;
     // What runs is the re-rendered text, so it must read back as the same condition:
     // `-\n+5` renders as `-+5`, which PostgreSQL reads as one operator. Check the
@@ -431,6 +431,10 @@ fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
             _ => {}
         }
     }
+    let tokens = match dialect {
+        Dialect::MySql | Dialect::Sqlite => group_json_paths(tokens),
+        Dialect::Postgres | Dialect::MsSql => tokens,
+    };
     let mut parser = Parser::new(d.as_ref())
         .with_recursion_limit(40)
         .with_tokens(tokens);
@@ -450,6 +454,57 @@ fn parse_one(text: &str, dialect: Dialect) -> Result<Expr, Rejection> {
     Ok(expr)
 }
 
+/// `column -> 'path'` and `column ->> 'path'` in parentheses. MySQL and SQLite bind these
+/// tighter than any comparison (in MySQL they exist only in this form), but sqlparser
+/// gives them a low precedence in those dialects and would read `meta->>'$.a' = 'x'` as
+/// `meta ->> ('$.a' = 'x')`; grouped, the tree is what the database reads, and the
+/// rendering says so with its parentheses.
+fn group_json_paths(tokens: Vec<Token>) -> Vec<Token> {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i], Token::Whitespace(_)))
+        .collect();
+    let mut opens = Vec::new();
+    let mut closes = Vec::new();
+    for k in 1..significant.len().saturating_sub(1) {
+        let (op, key) = (&tokens[significant[k]], &tokens[significant[k + 1]]);
+        if !matches!(op, Token::Arrow | Token::LongArrow)
+            || !matches!(key, Token::SingleQuotedString(_))
+        {
+            continue;
+        }
+        // The column before it: `name`, `table.name` or `schema.table.name`.
+        let mut start = k - 1;
+        if !matches!(tokens[significant[start]], Token::Word(_)) {
+            continue;
+        }
+        while start >= 2
+            && tokens[significant[start - 1]] == Token::Period
+            && matches!(tokens[significant[start - 2]], Token::Word(_))
+        {
+            start -= 2;
+        }
+        // Already grouped (as a rendering is): leave it.
+        let before = start.checked_sub(1).map(|b| &tokens[significant[b]]);
+        let after = significant.get(k + 2).map(|&a| &tokens[a]);
+        if before == Some(&Token::LParen) && after == Some(&Token::RParen) {
+            continue;
+        }
+        opens.push(significant[start]);
+        closes.push(significant[k + 1]);
+    }
+    let mut out = Vec::with_capacity(tokens.len() + 2 * opens.len());
+    for (i, t) in tokens.into_iter().enumerate() {
+        if opens.contains(&i) {
+            out.push(Token::LParen);
+        }
+        out.push(t);
+        if closes.contains(&i) {
+            out.push(Token::RParen);
+        }
+    }
+    out
+}
+
 /// sqlparser's message, which quotes the token it stopped at (a string literal too).
 fn parser_message(e: &sqlparser::parser::ParserError) -> String {
     let s = e.to_string();
@@ -458,6 +513,7 @@ fn parser_message(e: &sqlparser::parser::ParserError) -> String {
 
 struct Walker<'a> {
     scope: &'a Scope<'a>,
+    dialect: Dialect,
 }
 
 impl Walker<'_> {
@@ -544,6 +600,9 @@ impl Walker<'_> {
             Expr::Between {
                 expr, low, high, ..
             } => self.exprs([&**expr, &**low, &**high]),
+            Expr::BinaryOp { left, op, right } if json_access(op) => {
+                self.json_access(left, op, right)
+            }
             Expr::BinaryOp { left, op, right } => {
                 if !binary_allowed(op) {
                     return Err(reject(
@@ -654,6 +713,85 @@ impl Walker<'_> {
         }
     }
 
+    /// `doc -> key`, `doc ->> key` (PostgreSQL, MySQL/MariaDB) and `doc #> path`,
+    /// `doc #>> path` (PostgreSQL): the document is any allowed expression, the key or
+    /// path a plain literal only (a string, or on PostgreSQL an array index).
+    fn json_access(&self, doc: &Expr, op: &BinaryOperator, key: &Expr) -> Result<(), Rejection> {
+        use BinaryOperator::*;
+        let allowed = match self.dialect {
+            Dialect::Postgres => true,
+            Dialect::MySql | Dialect::Sqlite => matches!(op, Arrow | LongArrow),
+            Dialect::MsSql => false,
+        };
+        if !allowed {
+            return Err(reject(
+                op,
+                format!("the operator `{op}` is not JSON access in this database; use JSON_VALUE(column, '$.key') where it has it"),
+            ));
+        }
+        let literal = match &key {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(_) => true,
+                Value::Number(n, _) => {
+                    self.dialect == Dialect::Postgres
+                        && matches!(op, Arrow | LongArrow)
+                        && n.chars().all(|c| c.is_ascii_digit())
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if !literal {
+            return Err(reject(
+                key,
+                format!("the key after `{op}` must be a plain literal: a quoted key or path such as 'seats' or '$.seats'"),
+            ));
+        }
+        self.expr(doc)
+    }
+
+    /// MySQL/MariaDB `JSON_EXTRACT(doc, '$.a', …)`, `JSON_VALUE(doc, '$.a')`,
+    /// `JSON_UNQUOTE(x)`, SQL Server `JSON_VALUE(doc, '$.a')`: paths are plain string
+    /// literals. `None` when `name` is not a JSON function of this dialect.
+    fn json_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+        whole: &Expr,
+    ) -> Option<Result<(), Rejection>> {
+        let known = match self.dialect {
+            Dialect::MySql => matches!(name, "json_extract" | "json_value" | "json_unquote"),
+            Dialect::MsSql => name == "json_value",
+            Dialect::Postgres | Dialect::Sqlite => false,
+        };
+        if !known {
+            return None;
+        }
+        let arity_ok = match name {
+            "json_unquote" => args.len() == 1,
+            "json_value" => args.len() == 2,
+            _ => args.len() >= 2 && args.len() <= 10,
+        };
+        if !arity_ok {
+            return Some(Err(reject(
+                whole,
+                format!("`{name}` takes a document and its path(s) here"),
+            )));
+        }
+        let (doc, paths) = args.split_first()?;
+        for p in paths {
+            let plain =
+                matches!(p, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)));
+            if !plain {
+                return Some(Err(reject(
+                    *p,
+                    format!("a path in `{name}` must be a quoted literal such as '$.seats'"),
+                )));
+            }
+        }
+        Some(self.expr(doc))
+    }
+
     fn function(&self, f: &Function, whole: &Expr) -> Result<(), Rejection> {
         let name =
             match f.name.0.as_slice() {
@@ -663,6 +801,27 @@ impl Walker<'_> {
                     "qualified function names are not allowed; call the function by its plain name",
                 )),
             };
+        if let FunctionArguments::List(list) = &f.args {
+            let plain: Option<Vec<&Expr>> = list
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                    _ => None,
+                })
+                .collect();
+            let clean = f.filter.is_none()
+                && f.over.is_none()
+                && f.within_group.is_empty()
+                && matches!(f.parameters, FunctionArguments::None)
+                && list.duplicate_treatment.is_none()
+                && list.clauses.is_empty();
+            if let (Some(args), true) = (plain, clean) {
+                if let Some(checked) = self.json_function(&name, &args, whole) {
+                    return checked;
+                }
+            }
+        }
         if !PURE_FUNCTIONS.contains(&name.as_str()) {
             return Err(reject(
                 whole,
@@ -712,6 +871,12 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+/// The JSON access operators ([`Walker::json_access`] decides per dialect).
+fn json_access(op: &BinaryOperator) -> bool {
+    use BinaryOperator::*;
+    matches!(op, Arrow | LongArrow | HashArrow | HashLongArrow)
 }
 
 fn binary_allowed(op: &BinaryOperator) -> bool {

@@ -1,71 +1,14 @@
 //! The sanitizer against the corpus in `tests/corpus/`: every fragment users really write
 //! passes in its dialects, every hostile one is rejected in its dialects, with a reason.
 
-use connectors::sanitize::{sanitize, Dialect, Scope};
+use connectors::sanitize::{sanitize, Scope};
 
 #[path = "support/tool_words.rs"]
 mod tool_words;
 
-const ALL: [Dialect; 4] = [
-    Dialect::Postgres,
-    Dialect::MySql,
-    Dialect::MsSql,
-    Dialect::Sqlite,
-];
-
-/// `(dialects, fragment)` for each non-comment line.
-fn corpus(text: &str) -> Vec<(Vec<Dialect>, String)> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let l = l.split("  ## LIVE").next().unwrap();
-            match l.strip_prefix('[').and_then(|r| r.split_once("] ")) {
-                Some((tags, frag)) => (
-                    tags.split(',')
-                        .map(|t| match t.trim() {
-                            "pg" => Dialect::Postgres,
-                            "mysql" => Dialect::MySql,
-                            "mssql" => Dialect::MsSql,
-                            "sqlite" => Dialect::Sqlite,
-                            other => panic!("unknown dialect tag {other}"),
-                        })
-                        .collect(),
-                    frag.to_string(),
-                ),
-                None => (ALL.to_vec(), l.to_string()),
-            }
-        })
-        .collect()
-}
-
-fn columns() -> Vec<String> {
-    [
-        "id",
-        "customer_id",
-        "status",
-        "total",
-        "email",
-        "name",
-        "created_at",
-        "country",
-        "quantity",
-        "is_active",
-        "notes",
-        "price",
-        "Order Date",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn schema(d: Dialect) -> Option<&'static str> {
-    match d {
-        Dialect::Postgres => Some("public"),
-        Dialect::MySql => Some("shop"),
-        Dialect::MsSql => Some("dbo"),
-        Dialect::Sqlite => None,
-    }
-}
+#[path = "support/where_corpus.rs"]
+mod where_corpus;
+use where_corpus::{columns, corpus, schema};
 
 #[test]
 fn everyday_fragments_pass() {

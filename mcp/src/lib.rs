@@ -12,6 +12,7 @@
 //!
 //! Read first: [`registry::Registry`], [`server::PipewrightServer`], [`error::ToolError`].
 
+pub mod budget;
 pub mod context;
 pub mod error;
 pub mod jsonrpc;

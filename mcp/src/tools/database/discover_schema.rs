@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{database, nonblank, ColumnOut};
 use crate::{
+    budget,
     context::ToolContext,
     error::ToolError,
     registry::{tool, Effect, ToolMeta, ToolSpec},
@@ -43,6 +44,8 @@ pub struct DiscoverSchemaArgs {
     /// Also return this table's columns.
     #[serde(default)]
     pub table_name: Option<String>,
+    #[serde(default)]
+    pub max_bytes: Option<i64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -55,6 +58,10 @@ pub struct DiscoveredSchema {
     /// The columns of table_name, when it was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<ColumnOut>>,
+    /// Tables or columns were left out to keep the result within max_bytes.
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -91,6 +98,7 @@ async fn discover_schema(
         return Err(ToolError::invalid("offset", "offset must be 0 or more"));
     }
     let schema = nonblank("schema_name", a.schema_name)?;
+    let max_bytes = budget::max_bytes(a.max_bytes)?;
     let d = database(&ctx, a.connection_id).await?;
     let page = d
         .list_tables(&TableQuery {
@@ -112,12 +120,33 @@ async fn discover_schema(
                 .collect(),
         ),
     };
-    Ok(DiscoveredSchema {
+    let mut tables: Vec<TableOut> = page.tables.into_iter().map(TableOut::from).collect();
+    let mut out = DiscoveredSchema {
         connection_id: a.connection_id,
-        tables: page.tables.into_iter().map(TableOut::from).collect(),
+        tables: vec![],
         total: page.total,
         limit,
         offset,
-        columns,
-    })
+        columns: columns.as_ref().map(|_| vec![]),
+        truncated: true,
+        hint: Some(HINT.into()),
+    };
+    // The columns asked for first, then as many of the listed tables as still fit.
+    let mut truncated = false;
+    if let Some(mut cols) = columns {
+        let room = max_bytes.saturating_sub(budget::size(&out) + 8);
+        truncated |= budget::fit(&mut cols, room);
+        out.columns = Some(cols);
+    }
+    let room = max_bytes.saturating_sub(budget::size(&out) + 8);
+    truncated |= budget::fit(&mut tables, room);
+    out.tables = tables;
+    out.truncated = truncated;
+    if !truncated {
+        out.hint = None;
+    }
+    Ok(out)
 }
+
+/// What a listing cut short by its byte budget says.
+const HINT: &str = "tables or columns were left out to stay within max_bytes: page with a smaller limit and offset, narrow with schema_name or search, or raise max_bytes (max 1048576)";

@@ -2,7 +2,7 @@
 //! sanitizer has checked.
 
 use connectors::{
-    database::{TableRef, MAX_PREVIEW_ROWS},
+    database::{ColumnInfo, TableRef, MAX_PREVIEW_ROWS},
     sanitize::{sanitize, Scope},
     DriverError,
 };
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{database, nonblank, ColumnOut};
 use crate::{
+    budget,
     context::ToolContext,
     error::ToolError,
     registry::{tool, Effect, ToolMeta, ToolSpec},
@@ -22,7 +23,7 @@ pub fn spec() -> ToolSpec {
         ToolMeta {
             name: "preview_data",
             title: "Preview rows",
-            description: "Returns column metadata and up to row_count rows (default 20, max 200) of a database table, read-only. where_clause is one condition on the table's own columns (comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, CAST, pure functions); anything else is refused, naming the part. Big decimals and integers come as strings, binary as base64.",
+            description: "Returns column metadata and up to row_count rows (default 20, max 200) of a database table, read-only, within max_bytes (truncated: true when rows were left out). where_clause is one condition on the table's own columns (comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, CAST, pure functions); anything else is refused, naming the part. Big decimals and integers come as strings, binary as base64.",
             effect: Effect::ReadUpstream,
         },
         preview_data,
@@ -45,6 +46,12 @@ pub struct PreviewArgs {
     /// One condition on this table's columns, e.g. `status = 'shipped' AND total > 100`.
     #[serde(default)]
     pub where_clause: Option<String>,
+    /// Only these columns, in this order (default all).
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// Result size cap, default 65536, max 1048576.
+    #[serde(default)]
+    pub max_bytes: Option<i64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -58,6 +65,11 @@ pub struct PreviewOut {
     /// The condition as it ran (re-rendered from its parsed form).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub where_clause: Option<String>,
+    /// Rows were left out to keep the result within max_bytes (whole rows only).
+    pub truncated: bool,
+    /// How to ask for less, when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, ToolError> {
@@ -74,16 +86,22 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
             "give the table to preview (discover_schema lists them)",
         ));
     }
+    let max_bytes = budget::max_bytes(a.max_bytes)?;
     let d = database(&ctx, a.connection_id).await?;
     let table = TableRef {
         schema: nonblank("schema_name", a.schema_name)?,
         name: a.table_name,
     };
-    let cols = d.describe_table(&table).await.map_err(slow)?;
+    let all = d.describe_table(&table).await.map_err(slow)?;
+    let cols = match &a.columns {
+        None => all.clone(),
+        Some(names) => chosen(&all, names)?,
+    };
     let predicate = match a.where_clause.filter(|w| !w.trim().is_empty()) {
         None => None,
         Some(w) => {
-            let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+            // The condition may name any of the table's columns, shown or not.
+            let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
             let scope = Scope {
                 schema: table.schema.as_deref(),
                 table: &table.name,
@@ -100,14 +118,67 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         .preview(&table, &cols, row_count as u32, predicate.as_ref())
         .await
         .map_err(slow)?;
-    Ok(PreviewOut {
+    let mut out = PreviewOut {
         connection_id: a.connection_id,
         table: table.display(),
         columns: cols.iter().map(ColumnOut::from).collect(),
-        row_count: p.rows.len(),
-        rows: p.rows,
+        row_count: 0,
+        rows: vec![],
         where_clause: predicate.map(|p| p.sql().to_string()),
-    })
+        truncated: true,
+        hint: Some(HINT.into()),
+    };
+    let mut rows = p.rows;
+    let room = max_bytes.saturating_sub(budget::size(&out) + 8);
+    let truncated = budget::fit(&mut rows, room);
+    out.row_count = rows.len();
+    out.rows = rows;
+    out.truncated = truncated;
+    if !truncated {
+        out.hint = None;
+    }
+    Ok(out)
+}
+
+/// What a preview cut short by its byte budget says.
+const HINT: &str = "rows were left out to stay within max_bytes: name fewer columns (columns), ask for fewer rows (row_count) or narrow where_clause; max_bytes goes up to 1048576";
+
+/// The most names `columns` takes.
+const MAX_COLUMNS: usize = 1_000;
+
+/// The table's columns that `names` asks for, in that order: a name matches exactly, or
+/// else case-insensitively when that finds one column; repeats are kept once. A name
+/// that matches nothing is refused by its position (never echoed).
+fn chosen(all: &[ColumnInfo], names: &[String]) -> Result<Vec<ColumnInfo>, ToolError> {
+    if names.is_empty() || names.len() > MAX_COLUMNS {
+        return Err(ToolError::invalid(
+            "columns",
+            format!("give 1 to {MAX_COLUMNS} column names, or leave columns out for all of them"),
+        ));
+    }
+    let mut out: Vec<ColumnInfo> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let exact = all.iter().find(|c| c.name == *name);
+        let folded: Vec<&ColumnInfo> = all
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(name.trim()))
+            .collect();
+        let found = exact.or(match folded.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        });
+        let Some(c) = found else {
+            return Err(ToolError::invalid(
+                "columns",
+                format!("columns[{i}] is not a column of this table (or matches several when case is ignored)"),
+            )
+            .with_hint("discover_schema with table_name lists the table's columns"));
+        };
+        if !out.iter().any(|o| o.name == c.name) {
+            out.push(c.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// A driver error; a preview that takes too long is narrowed with this tool's arguments.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::hints::{hints, sniff_error};
 use crate::{
+    budget,
     context::ToolContext,
     error::{ErrorCode, ToolError},
     registry::{tool, Effect, ToolMeta, ToolSpec},
@@ -255,7 +256,8 @@ async fn discover_file_schema(
             file.size
         ));
     }
-    Ok(FileSchema {
+    let mut sample_rows = d.sample_rows.clone();
+    let mut out = FileSchema {
         connection_id: a.connection_id,
         path: file.path.clone(),
         matched_files: matched,
@@ -298,9 +300,20 @@ async fn discover_file_schema(
             preamble_lines: d.preamble_lines,
         },
         confidence: serde_json::to_value(&d.confidence).unwrap_or(Value::Null),
-        sample_rows: d.sample_rows,
+        sample_rows: vec![],
         rows_sampled: d.rows_sampled,
         ragged_rows: d.ragged_rows,
         notes,
-    })
+    };
+    // Sample rows of very wide or long-valued files are kept within the result budget.
+    let room = budget::DEFAULT_MAX_BYTES.saturating_sub(budget::size(&out) + 200);
+    if budget::fit(&mut sample_rows, room) {
+        out.notes.push(format!(
+            "only {} sample row(s) are shown, to keep this result within {} bytes",
+            sample_rows.len(),
+            budget::DEFAULT_MAX_BYTES
+        ));
+    }
+    out.sample_rows = sample_rows;
+    Ok(out)
 }
