@@ -483,6 +483,12 @@ fn group_json_paths(tokens: Vec<Token>) -> Vec<Token> {
         {
             start -= 2;
         }
+        // Only where an operand may start, so grouping never makes a call or a list of
+        // text the user did not write (`lower meta ->> 'x'` stays an error).
+        let before = start.checked_sub(1).map(|b| &tokens[significant[b]]);
+        if !before.is_none_or(operand_may_follow) {
+            continue;
+        }
         // Already grouped (as a rendering is): leave it.
         let before = start.checked_sub(1).map(|b| &tokens[significant[b]]);
         let after = significant.get(k + 2).map(|&a| &tokens[a]);
@@ -503,6 +509,34 @@ fn group_json_paths(tokens: Vec<Token>) -> Vec<Token> {
         }
     }
     out
+}
+
+/// Whether an operand may start right after `t`: an opening parenthesis, a comma, an
+/// operator, or a keyword that takes an operand.
+fn operand_may_follow(t: &Token) -> bool {
+    match t {
+        Token::LParen
+        | Token::Comma
+        | Token::Eq
+        | Token::DoubleEq
+        | Token::Neq
+        | Token::Lt
+        | Token::Gt
+        | Token::LtEq
+        | Token::GtEq
+        | Token::Spaceship
+        | Token::Plus
+        | Token::Minus
+        | Token::Mul
+        | Token::Div
+        | Token::Mod
+        | Token::StringConcat => true,
+        Token::Word(w) if w.quote_style.is_none() => matches!(
+            w.value.to_ascii_uppercase().as_str(),
+            "AND" | "OR" | "NOT" | "XOR" | "WHEN" | "THEN" | "ELSE" | "CASE" | "BETWEEN" | "LIKE"
+        ),
+        _ => false,
+    }
 }
 
 /// sqlparser's message, which quotes the token it stopped at (a string literal too).
@@ -727,6 +761,17 @@ impl Walker<'_> {
             return Err(reject(
                 op,
                 format!("the operator `{op}` is not JSON access in this database; use JSON_VALUE(column, '$.key') where it has it"),
+            ));
+        }
+        // MySQL reads `->` only after a column, and sqlparser's precedence for it in
+        // MySQL and SQLite is not the database's: only `column -> 'key'`, which
+        // `group_json_paths` has put in parentheses, is read the same by both.
+        if matches!(self.dialect, Dialect::MySql | Dialect::Sqlite)
+            && !matches!(doc, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        {
+            return Err(reject(
+                doc,
+                format!("`{op}` must follow a column here, as in meta->>'$.plan'"),
             ));
         }
         let literal = match &key {

@@ -306,6 +306,43 @@ async fn postgres_preview_types_every_value_faithfully() {
     .await;
 }
 
+/// An operator someone created in `public` never runs in a preview's place:
+/// PostgreSQL prefers an exact type match from any schema on the search path, so a preview
+/// resolves the filter's operators and functions in pg_catalog only.
+#[tokio::test]
+async fn postgres_preview_never_runs_an_operator_planted_in_public() {
+    with_pg(|pg| async move {
+        let c = pg_admin(&pg.db).await.unwrap();
+        c.batch_execute(
+            r#"CREATE TABLE docs (id int, meta jsonb);
+               INSERT INTO docs VALUES (1, '{"plan": "pro"}'), (2, '{"plan": "free"}');
+               CREATE FUNCTION public.hijack(jsonb, jsonb) RETURNS text LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$;
+               CREATE OPERATOR public.->> (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = public.hijack);"#,
+        )
+        .await
+        .unwrap();
+        // Outside a preview, the planted operator is what PostgreSQL picks for a key that
+        // reads as JSON: an exact (jsonb, jsonb) match beats pg_catalog's (jsonb, text).
+        let e = c
+            .query("SELECT id FROM docs WHERE meta->>'\"plan\"' = 'pro'", &[])
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("hijacked"), "{e:?}");
+        let d = pg.driver("postgres", None);
+        let (_, rows) = preview_all(d.as_ref(), &table("docs"), Some("meta->>'\"plan\"' IS NULL"), 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "pg_catalog's ->> ran: no such key");
+        let (_, rows) = preview_all(d.as_ref(), &table("docs"), Some("meta->>'plan' = 'pro'"), 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["id"], json!(1));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn postgres_discovery_filters_and_pages() {
     with_pg(|pg| async move {
@@ -466,7 +503,8 @@ async fn postgres_guards_hold_even_without_the_sanitizer() {
                 &table("orders"),
                 &cols,
                 5,
-                Some(&bypass("nextval('s') > 0")),
+                // Schema-qualified: a preview resolves names in pg_catalog only.
+                Some(&bypass("nextval('public.s') > 0")),
             )
             .await
             .unwrap_err();

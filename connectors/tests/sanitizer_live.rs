@@ -63,12 +63,12 @@ async fn every_good_fragment_runs_on_postgres_read_only() {
         .batch_execute(&format!("CREATE DATABASE {db}"))
         .await
         .unwrap();
-    let (mut c, conn) = tokio_postgres::connect(
-        &format!("{}/{db}", url.rsplit_once('/').unwrap().0),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
+    let mut cfg: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
+    let (mut c, conn) = cfg
+        .dbname(&db)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
     let task = tokio::spawn(conn);
     c.batch_execute(
         r#"CREATE TABLE orders (id int, customer_id int, status text, total numeric(10,2), email text,

@@ -404,7 +404,6 @@ impl DatabaseDriver for Postgres {
             .zip(&typnames)
             .map(|(c, t)| select_expr(c, t))
             .collect();
-        let sql = sql::preview(Dialect::Postgres, t, &select, row_count, filter);
         let timeout_ms = self.cfg.statement_timeout.as_millis().to_string();
         bounded(self.cfg.statement_timeout, async {
             let mut c = self.lease().await?;
@@ -420,6 +419,26 @@ impl DatabaseDriver for Postgres {
             )
             .await
             .map_err(|e| self.error(e))?;
+            // Functions and operators in the filter resolve in pg_catalog only: PostgreSQL
+            // prefers an exact type match from any schema on the search path, so an `->>`
+            // or `lower` someone created in `public` would otherwise run in our place. The
+            // table is named with its schema, resolved first.
+            let schema: String = match &t.schema {
+                Some(s) => s.clone(),
+                None => tx
+                    .query_one("SELECT coalesce(current_schema(), 'public')", &[])
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .get(0),
+            };
+            tx.query("SELECT set_config('search_path', 'pg_catalog', true)", &[])
+                .await
+                .map_err(|e| self.error(e))?;
+            let table = TableRef {
+                schema: Some(schema),
+                name: t.name.clone(),
+            };
+            let sql = sql::preview(Dialect::Postgres, &table, &select, row_count, filter);
             let rows = tx
                 .query(sql.as_str(), &[])
                 .await

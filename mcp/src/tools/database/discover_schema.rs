@@ -138,8 +138,17 @@ async fn discover_schema(
         truncated |= budget::fit(&mut cols, room);
         out.columns = Some(cols);
     }
-    let room = max_bytes.saturating_sub(budget::size(&out) + 8);
-    truncated |= budget::fit(&mut tables, room);
+    let room = max_bytes.saturating_sub(budget::size(&out) + 40);
+    let listed = tables.len();
+    if budget::fit(&mut tables, room) {
+        truncated = true;
+        // A caller paging with offset += limit would skip what was cut: say where to go on.
+        out.hint = Some(format!(
+            "{} of {listed} tables fit within max_bytes: continue with offset {}, or raise max_bytes (max 1048576)",
+            tables.len(),
+            offset + tables.len() as i64
+        ));
+    }
     out.tables = tables;
     out.truncated = truncated;
     if !truncated {

@@ -87,6 +87,14 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         ));
     }
     let max_bytes = budget::max_bytes(a.max_bytes)?;
+    if let Some(names) = &a.columns {
+        if names.is_empty() || names.len() > MAX_COLUMNS || names.iter().any(|n| n.len() > 1024) {
+            return Err(ToolError::invalid(
+                "columns",
+                format!("give 1 to {MAX_COLUMNS} column names of at most 1024 bytes, or leave columns out for all of them"),
+            ));
+        }
+    }
     let d = database(&ctx, a.connection_id).await?;
     let table = TableRef {
         schema: nonblank("schema_name", a.schema_name)?,
@@ -128,8 +136,16 @@ async fn preview_data(ctx: ToolContext, a: PreviewArgs) -> Result<PreviewOut, To
         truncated: true,
         hint: Some(HINT.into()),
     };
+    let base = budget::size(&out) + 8;
+    if base > max_bytes {
+        return Err(ToolError::invalid(
+            "max_bytes",
+            format!("the column descriptions alone take {base} bytes, more than max_bytes"),
+        )
+        .with_hint("name fewer columns (columns), shorten where_clause, or raise max_bytes (up to 1048576)"));
+    }
     let mut rows = p.rows;
-    let room = max_bytes.saturating_sub(budget::size(&out) + 8);
+    let room = max_bytes - base;
     let truncated = budget::fit(&mut rows, room);
     out.row_count = rows.len();
     out.rows = rows;
@@ -150,18 +166,13 @@ const MAX_COLUMNS: usize = 1_000;
 /// else case-insensitively when that finds one column; repeats are kept once. A name
 /// that matches nothing is refused by its position (never echoed).
 fn chosen(all: &[ColumnInfo], names: &[String]) -> Result<Vec<ColumnInfo>, ToolError> {
-    if names.is_empty() || names.len() > MAX_COLUMNS {
-        return Err(ToolError::invalid(
-            "columns",
-            format!("give 1 to {MAX_COLUMNS} column names, or leave columns out for all of them"),
-        ));
-    }
     let mut out: Vec<ColumnInfo> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let exact = all.iter().find(|c| c.name == *name);
+        let trimmed = name.trim();
         let folded: Vec<&ColumnInfo> = all
             .iter()
-            .filter(|c| c.name.eq_ignore_ascii_case(name.trim()))
+            .filter(|c| c.name.eq_ignore_ascii_case(trimmed))
             .collect();
         let found = exact.or(match folded.as_slice() {
             [one] => Some(*one),
