@@ -306,6 +306,84 @@ async fn postgres_preview_types_every_value_faithfully() {
     .await;
 }
 
+/// One paging behaviour on every driver (`discover_schema`'s): a page past the end has no
+/// tables and the listing's true total; the last page is partial; a search that matches
+/// nothing says 0 on any page.
+async fn pages_past_the_end_tell_the_total(d: &dyn DatabaseDriver, schema: Option<&str>) {
+    let q = |search: Option<&str>, limit, offset| TableQuery {
+        schema: schema.map(String::from),
+        search: search.map(String::from),
+        limit,
+        offset,
+    };
+    let all = d.list_tables(&q(None, 1000, 0)).await.unwrap();
+    let n = all.total;
+    assert!(n >= 2, "{all:?}");
+    assert_eq!(all.tables.len() as i64, n);
+    let last = d.list_tables(&q(None, 2, n - 1)).await.unwrap();
+    assert_eq!((last.tables.len(), last.total), (1, n), "the last page");
+    let past = d.list_tables(&q(None, 10, n + 5)).await.unwrap();
+    assert_eq!(
+        (past.tables.len(), past.total),
+        (0, n),
+        "a page past the end"
+    );
+    for offset in [0, 20] {
+        let none = d
+            .list_tables(&q(Some("no_such_table_zz"), 10, offset))
+            .await
+            .unwrap();
+        assert_eq!((none.tables.len(), none.total), (0, 0), "nothing matches");
+    }
+}
+
+#[tokio::test]
+async fn postgres_pages_past_the_end_tell_the_total() {
+    with_pg(|pg| async move {
+        let d = pg.driver("postgres", None);
+        pages_past_the_end_tell_the_total(d.as_ref(), None).await;
+        pages_past_the_end_tell_the_total(d.as_ref(), Some("public")).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mariadb_pages_past_the_end_tell_the_total() {
+    with_maria(|m| async move {
+        let d = m.driver("root", None);
+        pages_past_the_end_tell_the_total(d.as_ref(), None).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_pages_past_the_end_tell_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pages.db");
+    let mut cfg = config(DbKind::Sqlite, 0, "", "", None);
+    cfg.path = Some(path.clone());
+    {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true),
+            )
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE VIEW c AS SELECT * FROM a;",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let d = database::open_direct(cfg).unwrap();
+    pages_past_the_end_tell_the_total(d.as_ref(), None).await;
+    pages_past_the_end_tell_the_total(d.as_ref(), Some("main")).await;
+}
+
 /// An operator someone created in `public` never runs in a preview's place:
 /// PostgreSQL prefers an exact type match from any schema on the search path, so a preview
 /// resolves the filter's operators and functions in pg_catalog only.

@@ -96,12 +96,24 @@ pub fn cell(data: &ColumnData<'static>) -> Value {
     }
 }
 
-const TABLES: &str =
-    "SELECT s.name, o.name, CASE o.type WHEN 'V' THEN 'view' ELSE 'table' END, COUNT(*) OVER () \
-    FROM sys.objects o JOIN sys.schemas s ON s.schema_id = o.schema_id \
-    WHERE o.type IN ('U', 'V') AND (@P1 IS NULL OR s.name = @P1) \
-      AND (@P2 IS NULL OR CHARINDEX(LOWER(@P2), LOWER(o.name)) > 0) \
-    ORDER BY s.name, o.name OFFSET @P3 ROWS FETCH NEXT @P4 ROWS ONLY";
+/// The tables and views a listing shows (`@P1` schema, `@P2` search), for [`TABLES`]
+/// and [`COUNT_TABLES`].
+macro_rules! listed_tables {
+    () => {
+        "FROM sys.objects o JOIN sys.schemas s ON s.schema_id = o.schema_id \
+        WHERE o.type IN ('U', 'V') AND (@P1 IS NULL OR s.name = @P1) \
+          AND (@P2 IS NULL OR CHARINDEX(LOWER(@P2), LOWER(o.name)) > 0) "
+    };
+}
+
+const TABLES: &str = concat!(
+    "SELECT s.name, o.name, CASE o.type WHEN 'V' THEN 'view' ELSE 'table' END, COUNT(*) OVER () ",
+    listed_tables!(),
+    "ORDER BY s.name, o.name OFFSET @P3 ROWS FETCH NEXT @P4 ROWS ONLY"
+);
+
+/// How many tables the listing has, for a page past its end.
+const COUNT_TABLES: &str = concat!("SELECT COUNT(*) ", listed_tables!());
 
 const DESCRIBE: &str =
     "SELECT c.name, TYPE_NAME(c.user_type_id), c.is_nullable, TYPE_NAME(c.system_type_id) \
@@ -278,7 +290,14 @@ impl DatabaseDriver for MsSql {
                 .await?;
             let total = match rows.first() {
                 Some(r) => r.get::<i32, _>(3).unwrap_or(0) as i64,
-                None => 0,
+                None if q.offset == 0 => 0,
+                // A page past the end has no row to carry the count: count on its own.
+                None => self
+                    .rows(&mut l, COUNT_TABLES, &[&q.schema, &q.search])
+                    .await?
+                    .first()
+                    .and_then(|r| r.get::<i32, _>(0))
+                    .unwrap_or(0) as i64,
             };
             l.release();
             Ok(TablePage {

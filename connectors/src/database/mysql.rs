@@ -312,12 +312,25 @@ fn cell(v: &MyValue, col: &mysql_async::Column) -> Value {
     }
 }
 
-const TABLES: &str = "SELECT table_schema, table_name, \
-    CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END, COUNT(*) OVER () \
-    FROM information_schema.tables \
-    WHERE table_schema = COALESCE(?, DATABASE()) \
-      AND (? IS NULL OR LOCATE(LOWER(?), LOWER(table_name)) > 0) \
-    ORDER BY table_schema, table_name LIMIT ? OFFSET ?";
+/// The tables and views a listing shows (schema, search, search), for [`TABLES`] and
+/// [`COUNT_TABLES`].
+macro_rules! listed_tables {
+    () => {
+        "FROM information_schema.tables \
+        WHERE table_schema = COALESCE(?, DATABASE()) \
+          AND (? IS NULL OR LOCATE(LOWER(?), LOWER(table_name)) > 0) "
+    };
+}
+
+const TABLES: &str = concat!(
+    "SELECT table_schema, table_name, \
+    CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END, COUNT(*) OVER () ",
+    listed_tables!(),
+    "ORDER BY table_schema, table_name LIMIT ? OFFSET ?"
+);
+
+/// How many tables the listing has, for a page past its end.
+const COUNT_TABLES: &str = concat!("SELECT COUNT(*) ", listed_tables!());
 
 const DESCRIBE: &str = "SELECT column_name, column_type, is_nullable = 'YES', data_type \
     FROM information_schema.columns \
@@ -380,13 +393,14 @@ impl DatabaseDriver for MySql {
             let total = match rows.first() {
                 Some(r) => r.3,
                 None if q.offset == 0 => 0,
-                None => {
-                    let all: Vec<(String, String, String, i64)> = c
-                        .exec(TABLES, page(i64::MAX, 0))
-                        .await
-                        .map_err(|e| self.error(e))?;
-                    all.len() as i64
-                }
+                None => c
+                    .exec_first::<i64, _, _>(
+                        COUNT_TABLES,
+                        (q.schema.clone(), q.search.clone(), q.search.clone()),
+                    )
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .unwrap_or(0),
             };
             Ok(TablePage {
                 tables: rows

@@ -262,15 +262,28 @@ const DESCRIBE: &str = "SELECT a.attname, format_type(a.atttypid, a.atttypmod), 
     WHERE n.nspname = coalesce($1, current_schema()) AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
     ORDER BY a.attnum";
 
-const TABLES: &str =
+/// The tables and views a listing shows (`$1` schema, `$2` search), for [`TABLES`] and
+/// [`COUNT_TABLES`].
+macro_rules! listed_tables {
+    () => {
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' \
+          AND ($1::text IS NULL OR n.nspname = $1) \
+          AND ($2::text IS NULL OR strpos(lower(c.relname), lower($2)) > 0) "
+    };
+}
+
+const TABLES: &str = concat!(
     "SELECT n.nspname, c.relname, CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END, \
-    count(*) OVER () \
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' \
-      AND ($1::text IS NULL OR n.nspname = $1) \
-      AND ($2::text IS NULL OR strpos(lower(c.relname), lower($2)) > 0) \
-    ORDER BY n.nspname, c.relname LIMIT $3 OFFSET $4";
+    count(*) OVER () ",
+    listed_tables!(),
+    "ORDER BY n.nspname, c.relname LIMIT $3 OFFSET $4"
+);
+
+/// How many tables the listing has, for a page past its end (which has no row to carry
+/// the count).
+const COUNT_TABLES: &str = concat!("SELECT count(*) ", listed_tables!());
 
 const CAN_WRITE: &str =
     "SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) \
@@ -318,14 +331,11 @@ impl DatabaseDriver for Postgres {
             let total = match rows.first() {
                 Some(r) => r.get::<_, i64>(3),
                 None if q.offset == 0 => 0,
-                None => {
-                    // A page past the end: count on its own.
-                    let all = c
-                        .query(TABLES, &[&q.schema, &q.search, &i64::MAX, &0i64])
-                        .await
-                        .map_err(|e| self.error(e))?;
-                    all.len() as i64
-                }
+                None => c
+                    .query_one(COUNT_TABLES, &[&q.schema, &q.search])
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .get(0),
             };
             c.release();
             Ok(TablePage {
