@@ -387,32 +387,7 @@ async fn wide_rows_are_capped_by_bytes_and_columns_pick_a_subset() {
     .await
     .unwrap();
     let (s, mut c) = demo().await;
-    let conn: i64 = cli(
-        &s.data_dir,
-        &[
-            "connection",
-            "add",
-            "--account",
-            "demo",
-            "--name",
-            "wide-pg",
-            "--type",
-            "postgres",
-            "--set",
-            "host=127.0.0.1",
-            "--set",
-            "port=5432",
-            "--set",
-            &format!("database={}", pg.name),
-            "--set",
-            "user=postgres",
-            "--set",
-            "tls_mode=disable",
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap();
+    let conn = support::databases::pg_connection(&s, "wide-pg", &pg);
     let size = |v: &Value| serde_json::to_string(v).unwrap().len();
 
     // One row is 600 KB: none fits the default 64 KiB, and the answer says what to do.

@@ -8,7 +8,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{cli, databases::TempDatabase, databases::TempMariaDb, services_required, *};
+use support::{
+    databases::{connection, maria_connection, pg_connection, TempDatabase, TempMariaDb},
+    services_required, *,
+};
 
 /// Polls `get_run` until `done` holds (deadline `secs`); the last answer.
 async fn wait_run(c: &mut Session, run_id: i64, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
@@ -64,77 +67,6 @@ async fn package(
     .await["package_id"]
         .as_i64()
         .unwrap()
-}
-
-/// A connection added with the CLI; secrets go through files, never argv.
-fn connection(
-    s: &Server,
-    name: &str,
-    kind: &str,
-    sets: &[String],
-    secrets: &[(&str, &str)],
-) -> i64 {
-    let mut args: Vec<String> = [
-        "connection",
-        "add",
-        "--account",
-        "demo",
-        "--name",
-        name,
-        "--type",
-        kind,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for set in sets {
-        args.push("--set".into());
-        args.push(set.clone());
-    }
-    for (field, value) in secrets {
-        let path = s.data_dir.join(format!("{name}-{field}.secret"));
-        std::fs::write(&path, value).unwrap();
-        args.push("--secret-file".into());
-        args.push(format!("{field}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cli(&s.data_dir, &args)
-        .trim()
-        .parse()
-        .expect("connection id")
-}
-
-fn pg_connection(s: &Server, name: &str, db: &TempDatabase) -> i64 {
-    connection(
-        s,
-        name,
-        "postgres",
-        &[
-            "host=127.0.0.1".into(),
-            "port=5432".into(),
-            format!("database={}", db.name),
-            "user=postgres".into(),
-            "tls_mode=disable".into(),
-        ],
-        &[],
-    )
-}
-
-fn maria_connection(s: &Server, name: &str, db: &TempMariaDb, password: Option<&str>) -> i64 {
-    let secrets: Vec<(&str, &str)> = password.map(|p| ("password", p)).into_iter().collect();
-    connection(
-        s,
-        name,
-        "mariadb",
-        &[
-            "host=127.0.0.1".into(),
-            "port=3306".into(),
-            format!("database={}", db.name),
-            "user=root".into(),
-            "tls_mode=disable".into(),
-        ],
-        &secrets,
-    )
 }
 
 fn env(k: &str) -> Option<String> {

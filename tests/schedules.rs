@@ -11,7 +11,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{cli, cli_err, databases::TempDatabase, *};
+use support::{
+    cli, cli_err,
+    databases::{pg_connection, TempDatabase},
+    *,
+};
 
 /// The package the demo's first schedule runs.
 async fn demo_package(c: &mut Session) -> i64 {
@@ -640,32 +644,7 @@ async fn a_slow_package_with_overlap_skip_never_runs_twice_at_once() {
         return;
     };
     let (s, mut c) = demo().await;
-    let conn: i64 = cli(
-        &s.data_dir,
-        &[
-            "connection",
-            "add",
-            "--account",
-            "demo",
-            "--name",
-            "pg",
-            "--type",
-            "postgres",
-            "--set",
-            "host=127.0.0.1",
-            "--set",
-            "port=5432",
-            "--set",
-            &format!("database={}", pg.name),
-            "--set",
-            "user=postgres",
-            "--set",
-            "tls_mode=disable",
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap();
+    let conn = pg_connection(&s, "pg", &pg);
     let package = c
         .ok(
             "create_package",

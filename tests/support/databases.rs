@@ -5,7 +5,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 
-use super::services_required;
+use super::{cli, services_required, Server};
 
 fn unique(prefix: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -145,4 +145,77 @@ impl Drop for TempMariaDb {
         .join()
         .unwrap();
     }
+}
+
+// ---------------------------------------------------------------- connections to them
+
+/// A connection of the demo account added with the CLI; secrets go through files, never argv.
+pub fn connection(
+    s: &Server,
+    name: &str,
+    kind: &str,
+    sets: &[String],
+    secrets: &[(&str, &str)],
+) -> i64 {
+    let mut args: Vec<String> = [
+        "connection",
+        "add",
+        "--account",
+        "demo",
+        "--name",
+        name,
+        "--type",
+        kind,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for set in sets {
+        args.push("--set".into());
+        args.push(set.clone());
+    }
+    for (field, value) in secrets {
+        let path = s.data_dir.join(format!("{name}-{field}.secret"));
+        std::fs::write(&path, value).unwrap();
+        args.push("--secret-file".into());
+        args.push(format!("{field}={}", path.display()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cli(&s.data_dir, &args)
+        .trim()
+        .parse()
+        .expect("connection id")
+}
+
+pub fn pg_connection(s: &Server, name: &str, db: &TempDatabase) -> i64 {
+    connection(
+        s,
+        name,
+        "postgres",
+        &[
+            "host=127.0.0.1".into(),
+            "port=5432".into(),
+            format!("database={}", db.name),
+            "user=postgres".into(),
+            "tls_mode=disable".into(),
+        ],
+        &[],
+    )
+}
+
+pub fn maria_connection(s: &Server, name: &str, db: &TempMariaDb, password: Option<&str>) -> i64 {
+    let secrets: Vec<(&str, &str)> = password.map(|p| ("password", p)).into_iter().collect();
+    connection(
+        s,
+        name,
+        "mariadb",
+        &[
+            "host=127.0.0.1".into(),
+            "port=3306".into(),
+            format!("database={}", db.name),
+            "user=root".into(),
+            "tls_mode=disable".into(),
+        ],
+        &secrets,
+    )
 }
