@@ -447,6 +447,9 @@ async fn wide_rows_are_capped_by_bytes_and_columns_pick_a_subset() {
         (json!({"columns": ["c1", "no_such_column"]}), "columns"),
         (json!({"columns": []}), "columns"),
         (json!({"max_bytes": 10}), "max_bytes"),
+        // 300 column descriptions alone are more than 1 KiB.
+        (json!({"max_bytes": 1024}), "max_bytes"),
+        (json!({"columns": ["x".repeat(2048)]}), "columns"),
     ] {
         let mut a = json!({"connection_id": conn, "table_name": "wide"});
         a.as_object_mut()

@@ -735,6 +735,7 @@ on_both_backends!(
     runs::clusters_show_live_workers,
     schedules::slots_fire_once_and_follow_their_policies,
     schedules::secret_variables_are_masked_and_kept,
+    schedules::a_slot_that_already_ran_is_passed_not_retried,
 );
 
 /// Four schedulers in separate pools on one PostgreSQL control plane race for fifty slots:

@@ -298,3 +298,43 @@ pub async fn secret_variables_are_masked_and_kept(store: Store) {
     let trail = format!("{:?}", store.audit_events(account, 50).await.unwrap());
     assert!(!trail.contains("tok-real-1"), "{trail}");
 }
+
+/// A schedule set back to a slot that already has its run (switched off and on within the
+/// slot's period, or a host whose clock is behind) moves past it instead of retrying it.
+pub async fn a_slot_that_already_ran_is_passed_not_retried(store: Store) {
+    let account = store.create_account("acme", "Acme").await.unwrap().id;
+    let who = Actor::system(account);
+    let pid = package(&store, account).await;
+    let made = store
+        .create_schedule(&who, spec(pid, "0 0 * * * *", "queue"))
+        .await
+        .unwrap();
+    let (id, slot) = (made.schedule.id, ms(&made.schedule.next_run_at));
+    let first = store
+        .fire_schedule(id, slot, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.run_id.is_some());
+    // Off and on again before that hour: the next fire time is that same slot again.
+    store.toggle_schedule(&who, id, false).await.unwrap();
+    let on = store.toggle_schedule(&who, id, true).await.unwrap();
+    assert_eq!(ms(&on.schedule.next_run_at), slot);
+    let again = store
+        .fire_schedule(id, slot, MINUTE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.run_id, None, "one slot, one run");
+    assert!(
+        again
+            .logged
+            .as_deref()
+            .unwrap()
+            .contains("already had its run"),
+        "{again:?}"
+    );
+    assert_eq!(again.next_run_at, Some(slot + 60 * MINUTE));
+    let (runs, _) = store.schedule_activity(account, id, 10, 0).await.unwrap();
+    assert_eq!(runs.len(), 1);
+}
