@@ -111,18 +111,29 @@ fn pg_connection(s: &Server, control_url: &str, name: &str, db: &TempDatabase) -
     .unwrap()
 }
 
+/// A PostgreSQL control plane and a data database seeded with `seed`, the server on the
+/// control plane (no worker of its own), and its connection to the data database.
+async fn control_and_data(
+    seed: &str,
+) -> Option<(TempDatabase, TempDatabase, Server, Session, i64)> {
+    let (Some(control), Some(data)) = (TempDatabase::create().await, TempDatabase::create().await)
+    else {
+        return None;
+    };
+    data.client().await.batch_execute(seed).await.unwrap();
+    let (s, c) = server_without_worker(&control).await;
+    let conn = pg_connection(&s, &control.url, "data", &data);
+    Some((control, data, s, c, conn))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_run_fails_the_run_which_retries_elsewhere_and_nothing_runs_twice() {
-    let (Some(control), Some(data)) = (TempDatabase::create().await, TempDatabase::create().await)
+    let Some((control, data, s, mut c, conn)) =
+        control_and_data("CREATE TABLE target (id bigint); INSERT INTO target VALUES (-1);").await
     else {
         return;
     };
     let db = data.client().await;
-    db.batch_execute("CREATE TABLE target (id bigint); INSERT INTO target VALUES (-1);")
-        .await
-        .unwrap();
-    let (s, mut c) = server_without_worker(&control).await;
-    let conn = pg_connection(&s, &control.url, "data", &data);
     let pid = c
         .ok(
             "create_package",
@@ -197,16 +208,12 @@ async fn a_worker_killed_mid_run_fails_the_run_which_retries_elsewhere_and_nothi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_run_fifty_queued_runs_each_exactly_once() {
-    let (Some(control), Some(data)) = (TempDatabase::create().await, TempDatabase::create().await)
+    let Some((control, data, s, mut c, conn)) =
+        control_and_data("CREATE TABLE one (x bigint); INSERT INTO one VALUES (1);").await
     else {
         return;
     };
     let db = data.client().await;
-    db.batch_execute("CREATE TABLE one (x bigint); INSERT INTO one VALUES (1);")
-        .await
-        .unwrap();
-    let (s, mut c) = server_without_worker(&control).await;
-    let conn = pg_connection(&s, &control.url, "data", &data);
     let pid = c
         .ok(
             "create_package",

@@ -16,23 +16,9 @@ use connectors::{
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 
-fn required() -> bool {
-    std::env::var("PIPEWRIGHT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn unique(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000_000
-    )
-}
+#[path = "support/servers.rs"]
+mod servers;
+use servers::{maria_url, pg_client, required, unique};
 
 fn config(
     kind: DbKind,
@@ -71,29 +57,9 @@ struct Pg {
     reader: String,
 }
 
-async fn pg_admin(db: &str) -> Option<tokio_postgres::Client> {
-    let url = std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let url = match db {
-        "postgres" => url,
-        other => format!("{}/{other}", url.rsplit_once('/').unwrap().0),
-    };
-    match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-        Ok((c, conn)) => {
-            tokio::spawn(conn);
-            Some(c)
-        }
-        Err(e) if !required() => {
-            eprintln!("skipping: PostgreSQL not reachable: {e}");
-            None
-        }
-        Err(e) => panic!("PostgreSQL is required but not reachable: {e}"),
-    }
-}
-
 impl Pg {
     async fn create() -> Option<Pg> {
-        let admin = pg_admin("postgres").await?;
+        let admin = pg_client("postgres").await?;
         let db = unique("pw_conn");
         let reader = unique("pw_reader");
         admin
@@ -106,7 +72,7 @@ impl Pg {
             ))
             .await
             .unwrap();
-        let c = pg_admin(&db).await.unwrap();
+        let c = pg_client(&db).await.unwrap();
         c.batch_execute(&format!(
             "CREATE TABLE every_type (
                 id bigint PRIMARY KEY, small smallint, normal integer, big bigint,
@@ -390,7 +356,7 @@ async fn sqlite_pages_past_the_end_tell_the_total() {
 #[tokio::test]
 async fn postgres_preview_never_runs_an_operator_planted_in_public() {
     with_pg(|pg| async move {
-        let c = pg_admin(&pg.db).await.unwrap();
+        let c = pg_client(&pg.db).await.unwrap();
         c.batch_execute(
             r#"CREATE TABLE docs (id int, meta jsonb);
                INSERT INTO docs VALUES (1, '{"plan": "pro"}'), (2, '{"plan": "free"}');
@@ -574,7 +540,7 @@ async fn postgres_guards_hold_even_without_the_sanitizer() {
         assert!(started.elapsed() < Duration::from_secs(10));
         // The read-only transaction stops writes a function would make.
         pg.admin.batch_execute("SELECT 1").await.unwrap();
-        let c = pg_admin(&pg.db).await.unwrap();
+        let c = pg_client(&pg.db).await.unwrap();
         c.batch_execute("CREATE SEQUENCE s").await.unwrap();
         let e = d
             .preview(
@@ -658,11 +624,6 @@ struct Maria {
     admin: mysql_async::Pool,
     db: String,
     reader: String,
-}
-
-fn maria_url() -> String {
-    std::env::var("PIPEWRIGHT_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
 impl Maria {

@@ -3,24 +3,15 @@
 //! READ ONLY transaction: what we let through is SQL the database accepts, not only SQL
 //! sqlparser reads. The table has the corpus's columns, `meta` a JSON document.
 
+#[path = "support/servers.rs"]
+mod servers;
 #[path = "support/where_corpus.rs"]
 mod where_corpus;
 
 use connectors::sanitize::{sanitize, Dialect, Scope};
 use mysql_async::prelude::Queryable;
+use servers::{maria_url, pg_client, unique};
 use where_corpus::{columns, corpus};
-
-fn required() -> bool {
-    std::env::var("PIPEWRIGHT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn unique(prefix: &str) -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("{prefix}_{}_{ms}", std::process::id())
-}
 
 /// The corpus's good fragments for `dialect`, sanitized against `schema`.orders; a
 /// fragment naming the corpus's own schema (`shop`, `public`) is read with `schema`.
@@ -50,26 +41,15 @@ fn rendered(dialect: Dialect, corpus_schema: &str, schema: &str) -> Vec<(String,
 
 #[tokio::test]
 async fn every_good_fragment_runs_on_postgres_read_only() {
-    let url = std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (admin, conn) = match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-        Ok(c) => c,
-        Err(e) if !required() => return eprintln!("skipping: PostgreSQL not reachable: {e}"),
-        Err(e) => panic!("PostgreSQL is required but not reachable: {e}"),
+    let Some(admin) = pg_client("postgres").await else {
+        return;
     };
-    tokio::spawn(conn);
     let db = unique("pw_where");
     admin
         .batch_execute(&format!("CREATE DATABASE {db}"))
         .await
         .unwrap();
-    let mut cfg: tokio_postgres::Config = url.parse().expect("a PostgreSQL URL");
-    let (mut c, conn) = cfg
-        .dbname(&db)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let task = tokio::spawn(conn);
+    let mut c = pg_client(&db).await.unwrap();
     c.batch_execute(
         r#"CREATE TABLE orders (id int, customer_id int, status text, total numeric(10,2), email text,
              name text, created_at timestamp, country text, quantity int, is_active boolean, notes text,
@@ -95,7 +75,6 @@ async fn every_good_fragment_runs_on_postgres_read_only() {
         tx.rollback().await.ok();
     }
     drop(c);
-    task.abort();
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .await
@@ -109,12 +88,10 @@ async fn every_good_fragment_runs_on_postgres_read_only() {
 
 #[tokio::test]
 async fn every_good_fragment_runs_on_mariadb_read_only() {
-    let url = std::env::var("PIPEWRIGHT_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-    let pool = mysql_async::Pool::new(url.as_str());
+    let pool = mysql_async::Pool::new(maria_url().as_str());
     let mut c = match pool.get_conn().await {
         Ok(c) => c,
-        Err(e) if !required() => return eprintln!("skipping: MariaDB not reachable: {e}"),
+        Err(e) if !servers::required() => return eprintln!("skipping: MariaDB not reachable: {e}"),
         Err(e) => panic!("MariaDB is required but not reachable: {e}"),
     };
     let db = unique("pw_where");

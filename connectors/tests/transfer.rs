@@ -28,23 +28,9 @@ use mysql_async::prelude::Queryable;
 
 // ---------------------------------------------------------------- shared helpers
 
-fn required() -> bool {
-    std::env::var("PIPEWRIGHT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn unique(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000_000
-    )
-}
+#[path = "support/servers.rs"]
+mod servers;
+use servers::{maria_url, pg_client, required, unique};
 
 fn config(kind: DbKind, port: u16, database: &str, user: &str) -> DatabaseConfig {
     DatabaseConfig {
@@ -389,26 +375,6 @@ async fn dropped_writes_leave_the_table_unchanged(d: Arc<dyn DatabaseDriver>, t:
 struct Pg {
     admin: tokio_postgres::Client,
     db: String,
-}
-
-async fn pg_client(db: &str) -> Option<tokio_postgres::Client> {
-    let url = std::env::var("PIPEWRIGHT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let url = match db {
-        "postgres" => url,
-        other => format!("{}/{other}", url.rsplit_once('/').unwrap().0),
-    };
-    match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-        Ok((c, conn)) => {
-            tokio::spawn(conn);
-            Some(c)
-        }
-        Err(e) if !required() => {
-            eprintln!("skipping: PostgreSQL not reachable: {e}");
-            None
-        }
-        Err(e) => panic!("PostgreSQL is required but not reachable: {e}"),
-    }
 }
 
 impl Pg {
@@ -913,11 +879,6 @@ async fn postgres_copies_200k_rows_through_read_and_write() {
 struct Maria {
     admin: mysql_async::Pool,
     db: String,
-}
-
-fn maria_url() -> String {
-    std::env::var("PIPEWRIGHT_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
 impl Maria {
