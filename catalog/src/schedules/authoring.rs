@@ -213,7 +213,7 @@ impl Store {
         }
         .await;
         let (id, fields) = tx.finish(r).await?;
-        self.answer(who.account_id, id, true, fields, &timing).await
+        self.answer(who.account_id, id, true, fields).await
     }
 
     /// Applies `edit` to a schedule as version + 1, audited as `schedule.update` (or
@@ -264,7 +264,7 @@ impl Store {
                 _ => {}
             }
             if next == current.state {
-                return Ok((false, vec![], timing));
+                return Ok((false, vec![]));
             }
             if next.enabled {
                 check_runnable(&mut tx, who.account_id, package_id, next.cluster_id, self.for_share()).await?;
@@ -326,12 +326,11 @@ impl Store {
             )
             .await?;
             keep_version(&mut tx, id, version, &next, now, event).await?;
-            Ok::<_, CatalogError>((true, fields, timing))
+            Ok::<_, CatalogError>((true, fields))
         }
         .await;
-        let (changed, fields, timing) = tx.finish(r).await?;
-        self.answer(who.account_id, id, changed, fields, &timing)
-            .await
+        let (changed, fields) = tx.finish(r).await?;
+        self.answer(who.account_id, id, changed, fields).await
     }
 
     /// Enables or disables a schedule: [`Store::update_schedule`] with only `enabled`
@@ -424,18 +423,9 @@ impl Store {
         id: i64,
         changed: bool,
         fields: Vec<String>,
-        timing: &Timing,
     ) -> Result<ScheduleChange> {
         let schedule = self.schedule(account_id, id).await?;
-        let next_fire_times = if schedule.enabled {
-            timing
-                .fire_times(now_ms(), NEXT_FIRE_TIMES)
-                .into_iter()
-                .map(|t| timing.local(t))
-                .collect()
-        } else {
-            vec![]
-        };
+        let next_fire_times = schedule.next_fire_times(now_ms());
         Ok(ScheduleChange {
             schedule,
             changed,

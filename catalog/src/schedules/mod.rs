@@ -67,6 +67,21 @@ pub struct Schedule {
     pub updated_at: String,
 }
 
+impl Schedule {
+    /// The next [`authoring::NEXT_FIRE_TIMES`] fire times after `now`, on the schedule's
+    /// wall clock; none while it is disabled (or its cron cannot be read).
+    pub fn next_fire_times(&self, now: i64) -> Vec<String> {
+        match (self.enabled, Timing::parse(&self.cron, &self.time_zone)) {
+            (true, Ok(t)) => t
+                .fire_times(now, authoring::NEXT_FIRE_TIMES)
+                .into_iter()
+                .map(|at| t.local(at))
+                .collect(),
+            _ => vec![],
+        }
+    }
+}
+
 /// A run a schedule started, as `get_schedule` lists it.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct ScheduledRun {

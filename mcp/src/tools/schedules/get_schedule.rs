@@ -1,7 +1,7 @@
 //! `get_schedule`: one schedule with its next fire times, the runs it started last and
 //! its log (skipped and missed slots).
 
-use catalog::schedules::{Schedule, ScheduleLogEntry, ScheduledRun, Timing};
+use catalog::schedules::{Schedule, ScheduleLogEntry, ScheduledRun};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -55,17 +55,7 @@ async fn get_schedule(ctx: ToolContext, a: Args) -> Result<ScheduleDetail, ToolE
         .store
         .schedule_activity(account, a.schedule_id, RECENT_RUNS, RECENT_LOG)
         .await?;
-    let next_fire_times = match (
-        schedule.enabled,
-        Timing::parse(&schedule.cron, &schedule.time_zone),
-    ) {
-        (true, Ok(t)) => t
-            .fire_times(catalog::time::now_ms(), 3)
-            .into_iter()
-            .map(|at| t.local(at))
-            .collect(),
-        _ => vec![],
-    };
+    let next_fire_times = schedule.next_fire_times(catalog::time::now_ms());
     Ok(ScheduleDetail {
         schedule,
         next_fire_times,
