@@ -372,6 +372,87 @@ async fn file_errors_name_the_field_never_the_value_or_a_server_path() {
     );
 }
 
+/// Families of files written outside the project (issue 14): one value per line, a table
+/// aligned with spaces, control-character delimiters, trailing fields omitted, GB18030.
+#[tokio::test]
+async fn discovers_files_other_tools_write() {
+    let (s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("discovery/corpus/files");
+    for f in [
+        "single_column_emails.txt",
+        "aligned_docker_ps.txt",
+        "unit_separator_record_separator.txt",
+        "ragged_trailing_omitted.csv",
+        "gb18030_rare_names.csv",
+    ] {
+        std::fs::copy(corpus.join(f), s.data_dir.join("demo/files").join(f)).unwrap();
+    }
+    let discover = |path: &'static str| json!({"connection_id": files, "path": path});
+
+    let d = c
+        .ok("discover_file_schema", discover("single_column_emails.txt"))
+        .await;
+    assert_eq!(
+        (d["field_count"].clone(), d["dialect"].get("delimiter")),
+        (json!(1), None),
+        "{d}"
+    );
+    assert_eq!(names(&d), ["email"]);
+    assert!(d["notes"].to_string().contains("one column"), "{d}");
+
+    let d = c
+        .ok("discover_file_schema", discover("aligned_docker_ps.txt"))
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!(" "), "{d}");
+    assert_eq!(
+        d["dialect"]["column_offsets"],
+        json!([0, 15, 33, 58, 75, 99, 122]),
+        "{d}"
+    );
+    assert_eq!(names(&d)[0], "CONTAINER ID");
+    assert!(
+        d["sample_rows"][0][4].as_str().unwrap().contains(' '),
+        "values keep their spaces: {d}"
+    );
+    assert!(
+        d["notes"].to_string().contains("aligned with spaces"),
+        "{d}"
+    );
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            discover("unit_separator_record_separator.txt"),
+        )
+        .await;
+    assert_eq!(d["dialect"]["delimiter"], json!("\u{1f}"), "{d}");
+    assert_eq!(d["dialect"]["record_delimiter"], json!("\u{1e}"), "{d}");
+    assert_eq!(d["rows_sampled"], json!(20), "{d}");
+
+    let d = c
+        .ok(
+            "discover_file_schema",
+            discover("ragged_trailing_omitted.csv"),
+        )
+        .await;
+    assert_eq!(
+        (d["dialect"]["header_row"].clone(), d["field_count"].clone()),
+        (json!(1), json!(7)),
+        "{d}"
+    );
+    assert!(d["ragged_rows"].as_u64().unwrap() > 10, "{d}");
+
+    let d = c
+        .ok("discover_file_schema", discover("gb18030_rare_names.csv"))
+        .await;
+    assert_eq!(d["dialect"]["encoding"], json!("gb18030"), "{d}");
+    assert!(
+        d["sample_rows"].to_string().contains('䶮') || d["sample_rows"].to_string().contains('𠀾'),
+        "{d}"
+    );
+}
+
 #[tokio::test]
 async fn discover_file_schema_refuses_a_fifo_promptly_by_path_and_by_glob() {
     let (s, mut c) = demo().await;

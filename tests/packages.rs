@@ -437,3 +437,42 @@ async fn every_demo_package_validates_but_the_one_meant_to_fail() {
         }
     }
 }
+
+/// A table aligned with spaces is discovered (issue 14) but no pipeline reads it: validation
+/// says so and how to fix it, instead of reading it as one column or as space-separated.
+#[tokio::test]
+async fn validation_refuses_a_space_aligned_text_table_as_a_source() {
+    let (s, mut c) = demo().await;
+    let files = connection_id(&mut c, "sample-files").await;
+    let shop = connection_id(&mut c, "shop-db").await;
+    std::fs::write(
+        s.data_dir.join("demo/files/pods.txt"),
+        "NAME        READY   STATUS    RESTARTS\nweb-1       1/1     Running   0\napi-22      0/1     Pending   3\nworker-3    1/1     Running   12\n",
+    )
+    .unwrap();
+    let spec = json!({
+        "name": "pods",
+        "flow_type": "dataflow",
+        "components": [
+            {"cloud_storage_source_component": {"name": "pods", "connection_id": files, "path": "pods.txt"}},
+            {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "pods", "operation": "append"}}
+        ],
+        "edges": []
+    });
+    let pid = c.ok("create_package", spec).await["package_id"]
+        .as_i64()
+        .unwrap();
+    let ids = ids(&mut c, pid).await;
+    c.ok(
+        "update_package_edges",
+        json!({"package_id": pid, "edges": [{"source": ids["pods"], "target": ids["sink"]}]}),
+    )
+    .await;
+    let v = c.ok("validate_package", json!({"package_id": pid})).await;
+    assert_eq!(v["valid"], json!(false), "{v}");
+    let found =
+        v["errors"].as_array().unwrap().iter().any(|e| {
+            e["component"] == json!("pods") && e.to_string().contains("aligned with spaces")
+        });
+    assert!(found, "{v}");
+}

@@ -143,7 +143,7 @@ def narrowest(values):
 
 CODECS = {"UTF-8": "utf-8", "UTF-16LE": "utf-16-le", "UTF-16BE": "utf-16-be",
           "windows-1252": "cp1252", "ISO-8859-1": "latin-1", "windows-1251": "cp1251",
-          "windows-1250": "cp1250", "Shift_JIS": "shift_jis", "GBK": "gbk"}
+          "windows-1250": "cp1250", "Shift_JIS": "shift_jis", "GBK": "gbk", "GB18030": "gb18030"}
 BOMS = {"UTF-8": b"\xef\xbb\xbf", "UTF-16LE": b"\xff\xfe", "UTF-16BE": b"\xfe\xff"}
 
 TRUTH = []
@@ -173,7 +173,7 @@ def render_field(v, delim, quote, escape, quoting, flags):
 
 def emit(name, header, rows, types, *, delimiter=",", quote='"', escape=None, quoting="minimal",
          record_delimiter="\n", encoding="UTF-8", bom=False, preamble=(), compression=None,
-         final_newline=True, notes="", truth_delimiter=None, truth_types=None, check_types=True):
+         final_newline=True, notes="", truth_delimiter=None, truth_types=None, check_types=True, extra_truth=None):
     """header: list of names or None (no header). rows: list of lists of str."""
     flags = {}
     lines = list(preamble)
@@ -221,7 +221,9 @@ def emit(name, header, rows, types, *, delimiter=",", quote='"', escape=None, qu
         "bom": bool(bom),
         "compression": compression,
         "record_delimiter": record_delimiter,
-        "delimiter": truth_delimiter if truth_delimiter is not None else delimiter,
+        # "none": one column, no delimiter (a delimiter that leaves one field also scores)
+        "delimiter": None if truth_delimiter == "none" else
+        truth_delimiter if truth_delimiter is not None else delimiter,
         "quote": tq,
         "escape": tesc,
         "header_row": pre + 1 if header is not None else 0,
@@ -231,6 +233,7 @@ def emit(name, header, rows, types, *, delimiter=",", quote='"', escape=None, qu
         "types": truth_types,
         "notes": notes,
     }
+    truth.update(extra_truth or {})
     # ---- self-check: decode + parse with the truth dialect gives back the rows
     if encoding.startswith("UTF") and bom:
         raw = raw[len(BOMS[encoding]):]
@@ -255,7 +258,13 @@ def emit(name, header, rows, types, *, delimiter=",", quote='"', escape=None, qu
         if escape:
             kw["escapechar"] = escape
             kw["doublequote"] = False
-    parsed = [r for r in csv.reader(io.StringIO(body, newline=""), **kw)]
+    if record_delimiter in ("\n", "\r\n", "\r"):
+        parsed = [r for r in csv.reader(io.StringIO(body, newline=""), **kw)]
+    else:  # a control character ends records: no record holds one, so split first
+        recs = body.split(record_delimiter)
+        if recs and recs[-1] == "":
+            recs.pop()
+        parsed = [next(csv.reader([rec], **kw), [""]) for rec in recs]
     assert parsed == all_rows, f"{name}: round trip differs\n{parsed[:3]}\n{all_rows[:3]}"
     if name.endswith(".gz"):
         pass
@@ -649,6 +658,212 @@ def structure_files():
          notes="small gzip file, ; and comma decimals")
 
 
+# --------------------------------------------------------------------------- families found
+# outside the project (issue 14): one column, aligned text tables, control-character
+# delimiters, trailing fields omitted, GB18030 four-byte text
+
+
+DOMAINS = ["example.com", "mail.example.co.uk", "example.org", "corp.example.net", "example.de"]
+
+
+def single_column_files():
+    r = R("sc_emails")
+    rows = []
+    for i in range(25):
+        f, l = r.choice(FIRST).lower(), r.choice(LAST).lower()
+        local = r.choice([f"{f}.{l}", f"{f}{r.randint(1, 99)}", f"{f[0]}.{l}", f"{f}+news"])
+        rows.append([f"{local}@{r.choice(DOMAINS)}"])
+    emit("single_column_emails.txt", ["email"], rows, ["string"], truth_delimiter="none",
+         notes="a list of e-mail addresses: '.' and '@' are inside the values, not delimiters")
+    r = R("sc_decimals")
+    rows = [[f"{r.uniform(-500, 500):.3f}"] for _ in range(30)]
+    emit("single_column_decimals_noheader.txt", None, rows, ["decimal"], truth_delimiter="none",
+         notes="decimal numbers one per line, no header: '.' is the decimal point")
+    r = R("sc_prices")
+    rows = [[f"{r.uniform(1, 9000):,.2f}"] for _ in range(25)]
+    emit("single_column_prices_thousands.csv", ["price"], rows, ["decimal"],
+         record_delimiter="\r\n", truth_delimiter="none",
+         notes="one price column as Excel saves it: values with thousands separators quoted")
+    r = R("sc_addr")
+    streets = ["Main St", "Oak Avenue", "Elm Road", "Park Lane", "High Street", "Cedar Blvd"]
+    towns = [("Springfield", "IL"), ("Portland", "OR"), ("Austin", "TX"), ("Madison", "WI"),
+             ("Salem", "MA"), ("Boulder", "CO")]
+    rows = []
+    for _ in range(20):
+        t, st = r.choice(towns)
+        rows.append([f"{r.randint(1, 999)} {r.choice(streets)}, {t}, {st} {r.randint(10000, 99999)}"])
+    emit("single_column_quoted_addresses.csv", ["address"], rows, ["string"], truth_delimiter="none",
+         notes="one column of quoted postal addresses with commas inside")
+    r = R("sc_dates")
+    rows = [[rdate(r).isoformat()] for _ in range(30)]
+    emit("single_column_dates.txt", ["day"], rows, ["date"], truth_delimiter="none",
+         notes="ISO dates one per line: '-' splits every row into three integers")
+    r = R("sc_urls")
+    rows = []
+    for _ in range(20):
+        rows.append([f"https://shop.{r.choice(DOMAINS)}/p/{r.randint(100, 9999)}?ref=mail&utm={r.choice(STATUS)}"])
+    emit("single_column_urls.txt", ["url"], rows, ["string"], truth_delimiter="none",
+         notes="URLs with paths and query strings: '/', ':', '?', '&', '=' inside the values")
+    r = R("sc_uuids")
+    rows = [["%08x-%04x-4%03x-%04x-%012x" % (r.getrandbits(32), r.getrandbits(16), r.getrandbits(12),
+                                               0x8000 | r.getrandbits(14), r.getrandbits(48))] for _ in range(25)]
+    emit("single_column_uuids.txt", ["customer_id"], rows, ["string"], truth_delimiter="none",
+         notes="UUIDs one per line: '-' splits every row into five hex groups")
+    r = R("sc_ipv4")
+    rows = [[f"10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"] for _ in range(30)]
+    emit("single_column_ipv4_noheader.txt", None, rows, ["string"], truth_delimiter="none",
+         notes="IPv4 addresses one per line, no header (an allow-list export)")
+
+
+def emit_aligned(name, header, rows, types, *, align, gap, notes, encoding="UTF-8"):
+    """A table padded with spaces as command-line tools print them: `align` per column
+    ('l' or 'r'), at least `gap` spaces between columns, trailing spaces trimmed."""
+    widths = [max(len(x[i]) for x in [header] + rows) for i in range(len(header))]
+    offsets, at = [], 0
+    for w in widths:
+        offsets.append(at)
+        at += w + gap
+    lines = []
+    for row in [header] + rows:
+        cells = [v.ljust(w) if a == "l" else v.rjust(w) for v, w, a in zip(row, widths, align)]
+        lines.append((" " * gap).join(cells).rstrip())
+    text = "\n".join(lines) + "\n"
+    data = text.encode(CODECS[encoding])
+    OUT.joinpath(name).write_bytes(data)
+    for i, t in enumerate(types):
+        got = narrowest([x[i] for x in rows])
+        assert got == t, f"{name}: column {i} declared {t}, data says {got}"
+    # self-check: cutting each line at the offsets gives back the cells
+    for line, row in zip(lines, [header] + rows):
+        cut = [line[o:(offsets[k + 1] if k + 1 < len(offsets) else None)].strip()
+               for k, o in enumerate(offsets)]
+        assert cut == row, (name, cut, row)
+    TRUTH.append({
+        "file": name, "encoding": encoding, "bom": False, "compression": None,
+        "record_delimiter": "\n", "delimiter": " ", "quote": None, "escape": None,
+        "header_row": 1, "preamble_lines": 0, "field_count": len(header),
+        "column_names": header, "types": types, "column_offsets": offsets, "notes": notes,
+    })
+
+
+def aligned_files():
+    r = R("al_kubectl")
+    rows = []
+    for i in range(18):
+        app = r.choice(["web", "api", "worker", "redis", "postgres", "ingest"])
+        suffix = "".join(r.choice("abcdefghjkmnpqrstvwxz2456789") for _ in range(5))
+        ready = r.choice(["1/1", "1/1", "2/2", "0/1"])
+        status = "Running" if ready != "0/1" else r.choice(["CrashLoopBackOff", "Pending"])
+        age = r.choice([f"{r.randint(1, 59)}m", f"{r.randint(1, 23)}h", f"{r.randint(1, 40)}d"])
+        rows.append([f"{app}-7d9f8c6b5-{suffix}", ready, status, str(r.randint(0, 12)), age])
+    emit_aligned("aligned_kubectl_pods.txt", ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], rows,
+                 ["string", "string", "string", "integer", "string"], align="lllll", gap=3,
+                 notes="kubectl get pods: columns padded with spaces, 3 at least")
+    r = R("al_docker")
+    rows = []
+    for i in range(12):
+        cid = "".join(r.choice("0123456789abcdef") for _ in range(12))
+        image, cmd = r.choice([("nginx:1.27", '"/docker-entrypoint.…"'), ("postgres:16", '"docker-entrypoint.s…"'),
+                               ("redis:7", '"redis-server --save…"'), ("grafana/grafana", '"/run.sh"')])
+        n = r.randint(2, 50)
+        created = f"{n} {r.choice(['minutes', 'hours', 'days'])} ago"
+        status = r.choice([f"Up {r.randint(2, 50)} hours", f"Exited (0) {r.randint(2, 9)} days ago", "Up 3 minutes"])
+        ports = r.choice(["0.0.0.0:8080->80/tcp", "5432/tcp", "", "6379/tcp"])
+        rows.append([cid, image, cmd, created, status, ports, f"{image.split(':')[0].split('/')[-1]}_{i}"])
+    emit_aligned("aligned_docker_ps.txt", ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+                 rows, ["string"] * 7, align="lllllll", gap=3,
+                 notes="docker ps: names and values with single spaces inside, literal quotes, an empty column value")
+    r = R("al_fixed")
+    rows = []
+    for i in range(20):
+        rows.append([str(10000 + r.randint(0, 89999)), person(r), r.choice(CITIES), f"{r.uniform(-900, 99999):.2f}",
+                     rdate(r).isoformat()])
+    emit_aligned("aligned_fixed_width_customers.txt", ["CUST_NO", "NAME", "CITY", "BALANCE", "OPENED"], rows,
+                 ["integer", "string", "string", "decimal", "date"], align="lllrl", gap=1,
+                 notes="fixed-width export: one space between columns, names with spaces, right-aligned amounts")
+    r = R("al_df")
+    mounts = ["/", "/boot/efi", "/home", "/var/lib/docker", "/run", "/dev/shm", "/srv/data", "/run/user/1000",
+              "/mnt/backup", "/tmp"]
+    rows = []
+    for i, m in enumerate(mounts):
+        fs = r.choice(["/dev/nvme0n1p2", "/dev/sda1", "tmpfs", "/dev/mapper/vg-home", "overlay"])
+        size = r.randint(1, 900)
+        used = r.randint(0, size)
+        rows.append([fs, f"{size}G", f"{used}G", f"{size - used}G", f"{100 * used // size}%", m])
+    emit_aligned("aligned_df.txt", ["Filesystem", "Size", "Used", "Avail", "Use%", "Mounted on"], rows,
+                 ["string"] * 6, align="lrrrrl", gap=2,
+                 notes="df -h: right-aligned sizes, a header name with a space")
+
+
+def control_delimiter_files():
+    r = R("cc_us_rs")
+    emit("unit_separator_record_separator.txt", BASIC_HDR, basic_rows(r, 20), BASIC_T, delimiter="\x1f",
+         record_delimiter="\x1e", quoting="none", final_newline=True,
+         notes="ASCII unit separator 0x1F between fields, record separator 0x1E between records")
+    r = R("cc_us_lf")
+    rows = []
+    for i in range(1, 21):
+        desc = r.choice(['Desk lamp, brass', '27" monitor', '"Classic" mug', 'Cable; 2 m', 'Chair | black'])
+        rows.append([str(i), r.choice(PRODUCTS), desc, rdec(r)])
+    rows[0][2] = '"Classic" mug'
+    emit("unit_separator_lf.txt", ["sku", "product", "description", "price"], rows,
+         ["integer", "string", "string", "decimal"], delimiter="\x1f", quoting="none",
+         notes="0x1F between fields, LF records, commas, quotes and pipes inside values unquoted")
+    r = R("cc_hive")
+    rows = [[str(i), person(r), r.choice(CITIES), rdate(r).isoformat(), rdec(r)] for i in range(1, 26)]
+    emit("hive_ctrl_a.txt", None, rows, ["integer", "string", "string", "date", "decimal"], delimiter="\x01",
+         quoting="none", notes="Hive's default text format: Ctrl-A (0x01) between fields, no header")
+
+
+def ragged_files():
+    r = R("rg_trailing")
+    hdr = ["id", "name", "email", "phone", "street", "city", "notes"]
+    rows = []
+    for i in range(1, 31):
+        full = [str(i), person(r), f"user{i}@example.com", f"555-{r.randint(1000, 9999)}",
+                f"{r.randint(1, 99)} High Street", r.choice(CITIES), r.choice(["call first", "VIP", "new"])]
+        rows.append(full[:r.choice([3, 3, 3, 4, 7])])
+    emit("ragged_trailing_omitted.csv", hdr, rows, ["integer"] + ["string"] * 6,
+         extra_truth={"ragged_rows": sum(len(x) != len(hdr) for x in rows)},
+         notes="trailing optional fields omitted (no trailing commas) on most rows")
+    r = R("rg_semicolon")
+    hdr = ["Nr", "Kunde", "Betrag", "Datum", "Bemerkung", "Referenz"]
+    rows = []
+    for i in range(1, 21):
+        full = [str(i), person(r), rdec(r).replace(".", ","), rdate(r).strftime("%d.%m.%Y"), "Skonto", f"R-{i:04d}"]
+        rows.append(full[:r.choice([4, 4, 6])])
+    emit("ragged_semicolon_preamble.csv", hdr, rows, ["integer", "string", "decimal", "date", "string", "string"],
+         delimiter=";", record_delimiter="\r\n", preamble=["Offene Posten", ""],
+         extra_truth={"ragged_rows": sum(len(x) != len(hdr) for x in rows)},
+         notes="title and blank line, then a header; most rows stop after four of six fields")
+    r = R("rg_tab")
+    hdr = ["id", "name", "score", "comment", "reviewer"]
+    rows = []
+    for i in range(1, 25):
+        full = [str(i), person(r), str(r.randint(1, 10)), r.choice(["ok", "late", "great work"]), person(r)]
+        rows.append(full[:r.choice([2, 2, 3, 5])])
+    emit("ragged_tab_sparse.tsv", hdr, rows, ["integer", "string", "integer", "string", "string"],
+         delimiter="\t", extra_truth={"ragged_rows": sum(len(x) != len(hdr) for x in rows)},
+         notes="tab-separated, most rows carry only the first two or three fields")
+
+
+def gb18030_files():
+    # Characters outside GBK: CJK extension A/B, Tibetan, Uyghur, Mongolian, emoji (four bytes)
+    names = ["王䶮", "李𠀾", "陈𡈼", "张㛃", "刘䶮", "赵𠮷", "周㑇", "吴𪚥", "郑䲜", "孙𠊎"]
+    r = R("gb_names")
+    rows = [[str(i), r.choice(names), r.choice(GBK_CITIES), rdec(r), r.choice(["👍", "好", "⭐ 五星", "🚚 已发货"])]
+            for i in range(1, 26)]
+    emit("gb18030_rare_names.csv", ["编号", "姓名", "城市", "金额", "备注"], rows,
+         ["integer", "string", "string", "decimal", "string"], record_delimiter="\r\n",
+         encoding="GB18030", notes="GB18030 with four-byte sequences (extension A/B names, emoji)")
+    places = ["拉萨 ལྷ་ས", "乌鲁木齐 ئۈرۈمچی", "呼和浩特 ᠬᠥᠬᠡᠬᠣᠲᠠ", "喀什 قەشقەر", "日喀则 གཞིས་ཀ་རྩེ"]
+    r = R("gb_scripts")
+    rows = [[str(i), r.choice(places), r.choice(GBK_PRODUCTS), str(r.randint(1, 500))] for i in range(1, 21)]
+    emit("gb18030_minority_scripts.csv", ["编号", "地点", "商品", "数量"], rows,
+         ["integer", "string", "string", "integer"], delimiter=";", encoding="GB18030",
+         notes="GB18030: Chinese beside Tibetan, Uyghur and Mongolian script (four-byte sequences)")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.iterdir():
@@ -661,6 +876,11 @@ def main():
     header_files()
     type_files()
     structure_files()
+    single_column_files()
+    aligned_files()
+    control_delimiter_files()
+    ragged_files()
+    gb18030_files()
     names = [t["file"] for t in TRUTH]
     assert len(names) == len(set(names))
     (HERE / "truth.json").write_text(json.dumps(TRUTH, indent=1, ensure_ascii=False) + "\n",

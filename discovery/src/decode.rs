@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use encoding_rs::{DecoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{DecoderResult, Encoding, GB18030, GBK, UTF_16BE, UTF_16LE, UTF_8};
 
 use crate::SniffError;
 
@@ -163,7 +163,11 @@ pub fn decode_guess(b: &[u8], truncated: bool) -> Result<Decoded, SniffError> {
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     det.feed(b, !truncated);
-    let enc = det.guess(None, chardetng::Utf8Detection::Deny);
+    let mut enc = det.guess(None, chardetng::Utf8Detection::Deny);
+    // GBK and GB18030 decode alike; only GB18030 has four-byte sequences.
+    if enc == GBK && has_four_byte_gb18030(b) {
+        enc = GB18030;
+    }
     let (text, malformed) = enc.decode_without_bom_handling(b);
     Ok(Decoded {
         text: text.into_owned(),
@@ -171,6 +175,24 @@ pub fn decode_guess(b: &[u8], truncated: bool) -> Result<Decoded, SniffError> {
         bom: false,
         confidence: if malformed { 0.3 } else { 0.8 },
     })
+}
+
+/// A GB18030 four-byte sequence: lead byte, digit, lead byte, digit (after skipping
+/// ASCII and two-byte pairs, so a pair's trail byte never starts one).
+fn has_four_byte_gb18030(b: &[u8]) -> bool {
+    let lead = |c: u8| (0x81..=0xFE).contains(&c);
+    let digit = |c: u8| c.is_ascii_digit();
+    let mut i = 0;
+    while i < b.len() {
+        if !lead(b[i]) {
+            i += 1;
+        } else if b.len() > i + 3 && digit(b[i + 1]) && lead(b[i + 2]) && digit(b[i + 3]) {
+            return true;
+        } else {
+            i += 2;
+        }
+    }
+    false
 }
 
 /// Text that is not meant to be read as text: NULs or many control characters.
@@ -182,7 +204,10 @@ pub fn looks_binary(text: &str) -> bool {
         if c == '\0' {
             return true;
         }
-        if c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0C') {
+        if c.is_control()
+            && !matches!(c, '\t' | '\n' | '\r' | '\x0C' | '\x1E')
+            && !crate::dialect::is_separator_control(c)
+        {
             control += 1;
         }
     }
@@ -215,6 +240,12 @@ mod tests {
             (d.encoding.name(), d.text.as_str()),
             ("UTF-16LE", "a,b\n1,2\n")
         );
+        let (gb, _, _) =
+            encoding_rs::GB18030.encode("姓名,城市\n王䶮,北京\n李𠀾,上海\n陈静,广州\n赵敏,深圳\n");
+        assert_eq!(decode_guess(&gb, false).unwrap().encoding.name(), "gb18030");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("姓名,城市\n张伟,北京\n李娜,上海\n陈静,广州\n赵敏,深圳\n");
+        assert_eq!(decode_guess(&gbk, false).unwrap().encoding.name(), "GBK");
         let bom = b"\xEF\xBB\xBFa,b\n";
         let d = decode_guess(bom, false).unwrap();
         assert!(d.bom && d.text == "a,b\n");

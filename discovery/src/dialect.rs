@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use crate::{
+    aligned,
     records::{parse, Dialect, RecordDelimiter},
-    types::is_known,
+    types::{is_known, is_typed},
 };
 
 /// Records each candidate parses when scoring.
@@ -19,6 +20,10 @@ const SCORE_CHARS: usize = 128 * 1024;
 const MAX_DELIMITERS: usize = 8;
 /// Preference when scores tie.
 const COMMON: &[char] = &[',', ';', '\t', '|'];
+/// ASCII record separator: some exports end records with it instead of a line break.
+const RECORD_SEPARATOR: char = '\x1E';
+/// Share of lines that must be one whole value for a file to be one column.
+const ONE_COLUMN_SHARE: f64 = 0.9;
 
 /// The user's fixed choices; `None` means "guess".
 #[derive(Debug, Clone, Default)]
@@ -36,11 +41,11 @@ pub struct Detected {
     pub escape_confidence: f64,
 }
 
-/// The most frequent line ending outside of nothing in particular (quotes are unknown
-/// yet): counts of `\r\n`, lone `\n` and lone `\r`.
+/// The most frequent record ending (quotes are unknown yet): counts of `\r\n`, lone
+/// `\n`, lone `\r` and the ASCII record separator 0x1E.
 pub fn record_delimiter(text: &str) -> (RecordDelimiter, f64) {
     let b = text.as_bytes();
-    let (mut crlf, mut lf, mut cr) = (0usize, 0usize, 0usize);
+    let (mut crlf, mut lf, mut cr, mut rs) = (0usize, 0usize, 0usize, 0usize);
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -50,11 +55,12 @@ pub fn record_delimiter(text: &str) -> (RecordDelimiter, f64) {
             }
             b'\r' => cr += 1,
             b'\n' => lf += 1,
+            0x1E => rs += 1,
             _ => {}
         }
         i += 1;
     }
-    let total = (crlf + lf + cr) as f64;
+    let total = (crlf + lf + cr + rs) as f64;
     if total == 0.0 {
         return (RecordDelimiter::Lf, 0.5);
     }
@@ -62,6 +68,7 @@ pub fn record_delimiter(text: &str) -> (RecordDelimiter, f64) {
         (RecordDelimiter::CrLf, crlf),
         (RecordDelimiter::Lf, lf),
         (RecordDelimiter::Cr, cr),
+        (RecordDelimiter::Char(RECORD_SEPARATOR), rs),
     ]
     .into_iter()
     .max_by_key(|(_, n)| *n)
@@ -76,24 +83,35 @@ fn prefix(text: &str, chars: usize) -> &str {
     }
 }
 
+/// Control characters exports use between fields: Hive's Ctrl-A (0x01) and the ASCII
+/// file, group and unit separators (0x1C, 0x1D, 0x1F).
+pub fn is_separator_control(c: char) -> bool {
+    matches!(c, '\x01' | '\x1C' | '\x1D' | '\x1F')
+}
+
 fn may_delimit(c: char) -> bool {
-    !(c.is_alphanumeric()
-        || (c.is_whitespace() && c != '\t')
-        || matches!(c, '"' | '\'' | '\\' | '\u{FEFF}' | '\u{FFFD}')
-        || c.is_control() && c != '\t')
+    is_separator_control(c)
+        || !(c.is_alphanumeric()
+            || (c.is_whitespace() && c != '\t')
+            || matches!(c, '"' | '\'' | '\\' | '\u{FEFF}' | '\u{FFFD}')
+            || c.is_control() && c != '\t')
+}
+
+/// The text's lines (records, when a character ends them), blank ones aside.
+fn lines(text: &str, record: RecordDelimiter) -> impl Iterator<Item = &str> {
+    let ends: &[char] = match record {
+        RecordDelimiter::Char(RECORD_SEPARATOR) => &[RECORD_SEPARATOR, '\n', '\r'],
+        _ => &['\n', '\r'],
+    };
+    text.split(ends).filter(|l| !l.trim().is_empty())
 }
 
 /// Delimiter candidates, most regular first: per line, how often each character occurs;
 /// a delimiter occurs the same number of times on most lines.
-fn delimiter_candidates(text: &str) -> Vec<char> {
+fn delimiter_candidates(text: &str, record: RecordDelimiter) -> Vec<(char, f64)> {
     let mut per_line: HashMap<char, Vec<u32>> = HashMap::new();
     let mut lines = 0u32;
-    for (n, line) in text
-        .split(['\n', '\r'])
-        .filter(|l| !l.trim().is_empty())
-        .take(100)
-        .enumerate()
-    {
+    for (n, line) in self::lines(text, record).take(100).enumerate() {
         lines = n as u32 + 1;
         let mut counts: HashMap<char, u32> = HashMap::new();
         for c in line.chars().filter(|&c| may_delimit(c)) {
@@ -118,14 +136,12 @@ fn delimiter_candidates(text: &str) -> Vec<char> {
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(rank(a.0).cmp(&rank(b.0))));
-    let mut out: Vec<char> = scored
-        .iter()
-        .take(MAX_DELIMITERS)
-        .map(|(c, _)| *c)
-        .collect();
+    let mut out: Vec<(char, f64)> = scored.iter().take(MAX_DELIMITERS).copied().collect();
     for c in COMMON {
-        if !out.contains(c) && scored.iter().any(|(d, _)| d == c) {
-            out.push(*c);
+        if !out.iter().any(|(d, _)| d == c) {
+            if let Some(found) = scored.iter().find(|(d, _)| d == c) {
+                out.push(*found);
+            }
         }
     }
     out
@@ -146,7 +162,9 @@ fn score(text: &str, d: &Dialect, truncated: bool) -> f64 {
             cells += 1;
             known += is_known(f) as usize;
         }
-        known = known.saturating_sub(r.stray as usize);
+        // Text after a closing quote is a broken field: it counts against the quote twice,
+        // once as an unknown cell and once as a quote that did not close a field.
+        known = known.saturating_sub(2 * r.stray as usize);
     }
     if lengths.is_empty() {
         return 0.0;
@@ -160,17 +178,82 @@ fn score(text: &str, d: &Dialect, truncated: bool) -> f64 {
     pattern * types.max(0.001)
 }
 
+/// A file of one value per line (e-mail addresses, decimals, dates, URLs, or quoted text):
+/// the share of lines after the first that are one whole value, when the first line (a
+/// header, or a value too) does not hold a character most of the others hold.
+fn one_column(head: &str, record: RecordDelimiter) -> Option<f64> {
+    let lines: Vec<&str> = lines(head, record).take(SCORE_RECORDS).collect();
+    let (first, body) = lines.split_first()?;
+    if body.len() < 2 {
+        return None;
+    }
+    let whole = |l: &str| {
+        let t = l.trim();
+        is_typed(t) || quoted_whole(t, '"') || quoted_whole(t, '\'')
+    };
+    let share = body.iter().filter(|l| whole(l)).count() as f64 / body.len() as f64;
+    if share < ONE_COLUMN_SHARE {
+        return None;
+    }
+    let common = |c: char| {
+        body.iter().filter(|l| l.contains(c)).count() as f64 >= ONE_COLUMN_SHARE * body.len() as f64
+    };
+    let split_header = !whole(first) && first.chars().any(|c| may_delimit(c) && common(c));
+    (!split_header).then_some(round(share))
+}
+
+/// One quoted field and nothing else: `"12 Main St, Springfield"`, quotes inside doubled.
+fn quoted_whole(t: &str, q: char) -> bool {
+    t.len() >= 2
+        && t.starts_with(q)
+        && t.ends_with(q)
+        && !t[1..t.len() - 1]
+            .replace(&format!("{q}{q}"), "")
+            .contains(q)
+}
+
 /// Scores every candidate dialect on the start of the sample and keeps the best.
 pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: bool) -> Detected {
     let head = prefix(text, SCORE_CHARS);
+    let newlines = !matches!(record, RecordDelimiter::Char(_));
+    if fixed.delimiter.is_none() {
+        if let Some(share) = one_column(head, record) {
+            let one = Fixed {
+                delimiter: Some(None),
+                ..fixed.clone()
+            };
+            let mut found = detect(text, record, &one, truncated);
+            found.delimiter_confidence = share;
+            return found;
+        }
+    }
+    if newlines && matches!(fixed.delimiter, None | Some(Some(' '))) {
+        if let Some(columns) = aligned::detect(head) {
+            return Detected {
+                dialect: Dialect {
+                    delimiter: Some(' '),
+                    quote: None,
+                    escape: None,
+                    record,
+                    aligned: Some(columns),
+                },
+                delimiter_confidence: 0.9,
+                quote_confidence: 0.9,
+                escape_confidence: 0.9,
+            };
+        }
+    }
     // Scoring sees a cut sample when the text goes on past the head.
     let truncated = truncated || head.len() < text.len();
-    let delimiters: Vec<Option<char>> = match fixed.delimiter {
-        Some(d) => vec![d],
+    // Each candidate with the share of lines holding it its usual number of times.
+    let delimiters: Vec<(Option<char>, f64)> = match fixed.delimiter {
+        Some(d) => vec![(d, 1.0)],
         None => {
-            let mut v: Vec<Option<char>> =
-                delimiter_candidates(head).into_iter().map(Some).collect();
-            v.push(None);
+            let mut v: Vec<(Option<char>, f64)> = delimiter_candidates(head, record)
+                .into_iter()
+                .map(|(c, share)| (Some(c), share))
+                .collect();
+            v.push((None, 1.0));
             v
         }
     };
@@ -195,7 +278,7 @@ pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: boo
     };
     // (score, preference order, dialect)
     let mut scored: Vec<(f64, usize, Dialect)> = Vec::new();
-    for (di, &delimiter) in delimiters.iter().enumerate() {
+    for (di, &(delimiter, regular)) in delimiters.iter().enumerate() {
         for (qi, &quote) in quotes.iter().enumerate() {
             for (ei, escape) in escapes(quote).into_iter().enumerate() {
                 let d = Dialect {
@@ -203,9 +286,13 @@ pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: boo
                     quote,
                     escape,
                     record,
+                    aligned: None,
                 };
                 let pref = rank(delimiter.unwrap_or('\u{0}')) * 10_000 + di * 100 + qi * 10 + ei;
-                scored.push((score(head, &d, truncated), pref, d));
+                // A character found a varying number of times per line is more likely
+                // part of the values (dots in versions, dashes in names) than between them.
+                let weight = 0.5 + 0.5 * regular;
+                scored.push((score(head, &d, truncated) * weight, pref, d));
             }
         }
     }

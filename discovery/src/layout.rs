@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use crate::{
     records::Record,
-    types::{fits, is_integer, ColumnStats, ColumnType, Inferred},
+    types::{fits, is_integer, is_typed, ColumnStats, ColumnType, Inferred},
 };
 
 /// Data rows weighed when deciding whether the first row is a header.
-const HEADER_EVIDENCE_ROWS: usize = 1000;
+pub const HEADER_EVIDENCE_ROWS: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -52,7 +52,16 @@ fn table_start(records: &[Record], modal: usize) -> usize {
         // Excel pads title lines with delimiters: one filled cell in a wide row.
         let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
         let padded_title = modal >= 3 && filled <= 1 && i + 1 < records.len();
-        if r.fields.len() == modal && next_ok && !padded_title {
+        // A header over rows that omit trailing fields is wider than most rows, and no
+        // row under it is wider.
+        let wide_header = r.fields.len() > modal
+            && modal >= 2
+            && records[i + 1..]
+                .iter()
+                .filter(|n| !n.is_blank())
+                .take(20)
+                .all(|n| (2..=r.fields.len()).contains(&n.fields.len()));
+        if (r.fields.len() == modal && next_ok || wide_header) && !padded_title {
             return i;
         }
     }
@@ -66,11 +75,16 @@ pub fn column_stats<'a>(
 ) -> Vec<ColumnStats> {
     let mut stats = vec![ColumnStats::default(); width];
     for r in rows {
-        for (j, s) in stats.iter_mut().enumerate() {
-            s.add(r.fields.get(j).map(String::as_str).unwrap_or(""));
-        }
+        add_row(&mut stats, r);
     }
     stats
+}
+
+/// Adds one data row to per-column statistics; missing trailing fields count as empty.
+pub fn add_row(stats: &mut [ColumnStats], r: &Record) {
+    for (j, s) in stats.iter_mut().enumerate() {
+        s.add(r.fields.get(j).map(String::as_str).unwrap_or(""));
+    }
 }
 
 /// Evidence that `first` is a header over `body`: positive for a header.
@@ -89,8 +103,14 @@ fn header_votes(
             continue;
         }
         if t.kind == ColumnType::String {
+            let typed = |r: &&&Record| r.fields.get(j).is_some_and(|v| is_typed(v));
             if is_integer(h) || crate::types::is_decimal(h, b'.') || crate::types::date_mask(h) != 0
             {
+                votes -= 0.5;
+            } else if is_typed(h)
+                && body.iter().take(200).filter(typed).count() * 10 >= body.len().min(200) * 9
+            {
+                // An address, UUID or path over a column of the same: data, not a name.
                 votes -= 0.5;
             } else if body
                 .iter()
@@ -229,6 +249,7 @@ mod tests {
             quote: Some('"'),
             escape: None,
             record: RecordDelimiter::Lf,
+            aligned: None,
         };
         detect(&parse(text, &d, 1000, false), None)
     }

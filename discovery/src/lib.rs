@@ -6,6 +6,7 @@
 //! sample), [`layout`] (preamble, header row, column names) and [`types`] (column types
 //! with formats and confidences). Every guess can be overridden by a [`Hints`] field.
 
+pub mod aligned;
 pub mod decode;
 pub mod dialect;
 mod error;

@@ -33,6 +33,8 @@ pub struct Dialect {
     /// `Some('\\')`: a backslash escapes the next character; quotes may always be doubled.
     pub escape: Option<char>,
     pub record: RecordDelimiter,
+    /// A table aligned with spaces: columns cut at these positions (`delimiter` is `' '`).
+    pub aligned: Option<crate::aligned::Columns>,
 }
 
 /// Fields parsed at most over all records: a sample of empty fields (`,,,,`) must not
@@ -43,7 +45,7 @@ pub const MAX_CELLS: usize = 2_000_000;
 /// (a wrong delimiter or a hostile file must not cost memory per character).
 pub const MAX_FIELDS: usize = 10_000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record {
     pub fields: Vec<String>,
     /// 0-based physical line where the record starts.
@@ -72,127 +74,222 @@ pub fn parse(text: &str, d: &Dialect, max: usize, truncated: bool) -> Vec<Record
 /// Like [`parse`]; also says whether the text ended cleanly (not inside a quote), and
 /// keeps an unterminated last record only when `!truncated`.
 pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (Vec<Record>, bool) {
+    if let Some(columns) = &d.aligned {
+        return (crate::aligned::parse(text, columns, max, truncated), true);
+    }
+    let mut reader = Reader::new(text, d, truncated);
     let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line: u32 = 0;
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut at_field_start = true;
-    let mut quoted = false;
-    let mut record_line = 0u32;
-    let mut stray = 0u32;
-    let mut wide = false;
-    let mut after_close = false; // a quoted field has closed; more text is stray
-    let mut open = false; // something was read since the last record ended
-    let custom = match d.record {
+    let mut record = Record::default();
+    while out.len() < max && reader.next_into(&mut record) {
+        out.push(std::mem::take(&mut record));
+    }
+    let clean = reader.clean || out.len() >= max;
+    (out, clean)
+}
+
+fn special_bytes(d: &Dialect) -> [bool; 256] {
+    let mut t = [false; 256];
+    let record = match d.record {
         RecordDelimiter::Char(c) => Some(c),
         _ => None,
     };
-    let mut cells = 0usize;
-    while let Some(c) = chars.next() {
-        if out.len() >= max || cells >= MAX_CELLS {
-            return (out, true);
+    for c in [
+        d.delimiter,
+        d.quote,
+        d.escape,
+        record,
+        Some('\n'),
+        Some('\r'),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut buf = [0u8; 4];
+        t[c.encode_utf8(&mut buf).as_bytes()[0] as usize] = true;
+    }
+    t
+}
+
+/// Reads records one at a time into a caller's [`Record`], reusing its strings: a sniff
+/// of 50,000 rows allocates per row only when a field outgrows its buffer.
+pub struct Reader<'a> {
+    text: &'a str,
+    /// Byte position of the next character.
+    at: usize,
+    d: Dialect,
+    truncated: bool,
+    line: u32,
+    cells: usize,
+    field: String,
+    spare: Vec<String>,
+    /// Bytes that start a character the parser must look at (delimiter, quote, escape,
+    /// line and record ends); every other byte is copied as a run.
+    special: [bool; 256],
+    /// The text ended outside quotes.
+    pub clean: bool,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(text: &'a str, d: &Dialect, truncated: bool) -> Self {
+        Reader {
+            text,
+            at: 0,
+            d: *d,
+            truncated,
+            line: 0,
+            cells: 0,
+            field: String::new(),
+            spare: Vec::new(),
+            special: special_bytes(d),
+            clean: true,
         }
-        open = true;
-        if in_quotes {
-            if Some(c) == d.escape && Some(c) != d.quote {
-                if let Some(n) = chars.next() {
-                    if n == '\n' || n == '\r' {
-                        line += 1;
-                    }
-                    field.push(n);
-                }
-            } else if Some(c) == d.quote {
-                if chars.peek() == Some(&c) {
-                    chars.next();
-                    field.push(c);
-                } else {
-                    in_quotes = false;
-                    after_close = true;
-                }
-            } else {
-                if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
-                    line += 1;
-                }
-                field.push(c);
-            }
-            continue;
+    }
+
+    fn end_field(&mut self, fields: &mut Vec<String>) {
+        let mut s = self.spare.pop().unwrap_or_default();
+        s.push_str(&self.field);
+        self.field.clear();
+        fields.push(s);
+    }
+
+    /// Reads the next record into `r`; false at the end of the text (or of the cell
+    /// budget), when `r` holds nothing meaningful.
+    pub fn next_into(&mut self, r: &mut Record) -> bool {
+        if self.cells >= MAX_CELLS || self.at >= self.text.len() {
+            return false;
         }
-        let ends_record = match custom {
-            Some(r) => c == r,
-            None => c == '\n' || c == '\r',
+        for mut f in r.fields.drain(..) {
+            f.clear();
+            self.spare.push(f);
+        }
+        let d = self.d;
+        let custom = match d.record {
+            RecordDelimiter::Char(c) => Some(c),
+            _ => None,
         };
-        if ends_record {
-            if c == '\r' && custom.is_none() && chars.peek() == Some(&'\n') {
-                chars.next();
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let char_at = |i: usize| text[i..].chars().next();
+        let mut fields = std::mem::take(&mut r.fields);
+        let record_line = self.line;
+        let (mut quoted, mut stray, mut wide) = (false, 0u32, false);
+        let mut in_quotes = false;
+        let mut at_field_start = true;
+        let mut after_close = false; // a quoted field has closed; more text is stray
+        let mut ended = false;
+        let mut i = self.at;
+        while i < bytes.len() {
+            // Copy the run of ordinary characters up to the next possibly special one.
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| self.special[b as usize])
+                .map_or(bytes.len(), |k| i + k);
+            if run > i {
+                if !in_quotes {
+                    if after_close {
+                        stray += 1;
+                        after_close = false;
+                    }
+                    at_field_start = false;
+                }
+                self.field.push_str(&text[i..run]);
+                i = run;
+                continue;
             }
-            if custom.is_none() || c == '\n' || c == '\r' {
-                line += 1;
+            let Some(c) = char_at(i) else { break };
+            i += c.len_utf8();
+            let next = char_at(i);
+            if in_quotes {
+                if Some(c) == d.escape && Some(c) != d.quote {
+                    if let Some(n) = next {
+                        i += n.len_utf8();
+                        if n == '\n' || n == '\r' {
+                            self.line += 1;
+                        }
+                        self.field.push(n);
+                    }
+                } else if Some(c) == d.quote {
+                    if next == Some(c) {
+                        i += c.len_utf8();
+                        self.field.push(c);
+                    } else {
+                        in_quotes = false;
+                        after_close = true;
+                    }
+                } else {
+                    if c == '\n' || (c == '\r' && next != Some('\n')) {
+                        self.line += 1;
+                    }
+                    self.field.push(c);
+                }
+                continue;
             }
-            fields.push(std::mem::take(&mut field));
-            cells += fields.len();
-            out.push(Record {
-                fields: std::mem::take(&mut fields),
-                line: record_line,
-                quoted,
-                stray,
-                wide,
-            });
-            record_line = line;
-            quoted = false;
-            stray = 0;
-            wide = false;
-            after_close = false;
-            at_field_start = true;
-            open = false;
-            continue;
-        }
-        if custom.is_some() && (c == '\n' || (c == '\r' && chars.peek() != Some(&'\n'))) {
-            line += 1;
-        }
-        if Some(c) == d.delimiter && fields.len() + 1 >= MAX_FIELDS {
-            wide = true;
-        } else if Some(c) == d.delimiter {
-            fields.push(std::mem::take(&mut field));
-            at_field_start = true;
-            after_close = false;
-            continue;
-        }
-        if after_close {
-            stray += 1;
-            after_close = false;
-        }
-        if at_field_start && Some(c) == d.quote {
-            in_quotes = true;
-            quoted = true;
+            let ends_record = match custom {
+                Some(rc) => c == rc,
+                None => c == '\n' || c == '\r',
+            };
+            if ends_record {
+                if c == '\r' && custom.is_none() && next == Some('\n') {
+                    i += 1;
+                }
+                if custom.is_none() || c == '\n' || c == '\r' {
+                    self.line += 1;
+                }
+                ended = true;
+                break;
+            }
+            if custom.is_some() && (c == '\n' || (c == '\r' && next != Some('\n'))) {
+                self.line += 1;
+            }
+            if Some(c) == d.delimiter && fields.len() + 1 >= MAX_FIELDS {
+                wide = true;
+            } else if Some(c) == d.delimiter {
+                self.end_field(&mut fields);
+                at_field_start = true;
+                after_close = false;
+                continue;
+            }
+            if after_close {
+                stray += 1;
+                after_close = false;
+            }
+            if at_field_start && Some(c) == d.quote {
+                in_quotes = true;
+                quoted = true;
+                at_field_start = false;
+                continue;
+            }
             at_field_start = false;
-            continue;
-        }
-        at_field_start = false;
-        if Some(c) == d.escape && Some(c) != d.quote {
-            if let Some(&n) = chars.peek() {
-                if Some(n) == d.delimiter || Some(n) == d.quote || n == c {
-                    chars.next();
-                    field.push(n);
-                    continue;
+            if Some(c) == d.escape && Some(c) != d.quote {
+                if let Some(n) = next {
+                    if Some(n) == d.delimiter || Some(n) == d.quote || n == c {
+                        i += n.len_utf8();
+                        self.field.push(n);
+                        continue;
+                    }
                 }
             }
+            self.field.push(c);
         }
-        field.push(c);
+        self.at = i;
+        if !ended {
+            // The text ran out inside this record.
+            self.clean = !in_quotes;
+            if self.truncated {
+                self.field.clear();
+                r.fields = fields;
+                return false;
+            }
+        }
+        self.end_field(&mut fields);
+        self.cells += fields.len();
+        r.fields = fields;
+        r.line = record_line;
+        r.quoted = quoted;
+        r.stray = stray;
+        r.wide = wide;
+        true
     }
-    let clean = !in_quotes;
-    if open && out.len() < max && (!truncated) {
-        fields.push(field);
-        out.push(Record {
-            fields,
-            line: record_line,
-            quoted,
-            stray,
-            wide,
-        });
-    }
-    (out, clean)
 }
 
 #[cfg(test)]
@@ -205,6 +302,7 @@ mod tests {
             quote: Some('"'),
             escape: None,
             record: RecordDelimiter::Lf,
+            aligned: None,
         }
     }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::{
     decode, dialect, jsonl, layout,
-    records::{parse_with_end, RecordDelimiter},
+    records::{Reader, Record, RecordDelimiter},
     types::{ColumnStats, Inferred},
     SniffError,
 };
@@ -71,6 +71,10 @@ pub struct Discovery {
     pub record_delimiter: String,
     /// `None`: one column per line.
     pub delimiter: Option<String>,
+    /// A table aligned with spaces (`delimiter` is `" "`): where each column starts, in
+    /// characters from the start of the line; a field is the trimmed text up to the next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_offsets: Option<Vec<u32>>,
     /// `None`: no quoting.
     pub quote: Option<String>,
     /// `None`: quotes are doubled; `\` when a backslash escapes.
@@ -152,6 +156,7 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
         compression,
         record_delimiter: record.as_str(),
         delimiter: None,
+        column_offsets: None,
         quote: None,
         escape: None,
         header_row: 0,
@@ -205,14 +210,14 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     confidence.quote = found.quote_confidence;
     confidence.escape = found.escape_confidence;
     let d = found.dialect;
-    // Enough records for the preamble (or the given header line), the header and
-    // `max_rows` data rows.
+    // The head: enough records for the preamble (or the given header line), the header
+    // and the rows the header is weighed on. The rest streams through the statistics.
     let lead = hints.header_row.unwrap_or(0) as usize + 64;
-    let (records, _) = parse_with_end(text, &d, max_rows.saturating_add(lead), truncated);
-    if records.iter().any(|r| r.wide) {
-        return Err(SniffError::TooWide {
-            max: crate::records::MAX_FIELDS,
-        });
+    let mut source = Source::new(text, &d, truncated, max_rows.saturating_add(lead));
+    let mut records = Vec::new();
+    let mut r = Record::default();
+    while records.len() < lead + layout::HEADER_EVIDENCE_ROWS + 1 && source.next(&mut r) {
+        records.push(std::mem::take(&mut r));
     }
     if let Some(h) = hints.header_row.filter(|&h| h > 0) {
         if !records.iter().any(|r| r.line + 1 >= h) {
@@ -225,16 +230,28 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     let lay = layout::detect(&records, hints.header_row);
     confidence.header = lay.header_confidence;
     let data_from = (lay.start + lay.header as usize).min(records.len());
-    let body: Vec<&crate::records::Record> = records[data_from..]
-        .iter()
-        .filter(|r| !r.is_blank())
-        .take(max_rows)
-        .collect();
-    let stats = layout::column_stats(body.iter().copied(), lay.field_count);
+    let mut body = Body {
+        stats: vec![ColumnStats::default(); lay.field_count],
+        sample: Vec::new(),
+        rows: 0,
+        ragged: 0,
+        wide: records.iter().any(|r| r.wide),
+        field_count: lay.field_count,
+        max_rows,
+    };
+    records[data_from..].iter().for_each(|r| body.add(r));
+    while body.rows < max_rows && source.next(&mut r) {
+        body.add(&r);
+    }
+    if body.wide {
+        return Err(SniffError::TooWide {
+            max: crate::records::MAX_FIELDS,
+        });
+    }
     let fields = lay
         .names
         .iter()
-        .zip(stats.iter().map(ColumnStats::infer))
+        .zip(body.stats.iter().map(ColumnStats::infer))
         .map(|(n, t)| Field {
             name: n.clone(),
             inferred: t,
@@ -243,6 +260,7 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     let first_line = records.get(lay.start).map_or(0, |r| r.line);
     Ok(Discovery {
         delimiter: d.delimiter.map(String::from),
+        column_offsets: d.aligned.map(|c| c.starts().to_vec()),
         quote: d.quote.map(String::from),
         escape: d.escape.map(String::from),
         header_row: if lay.header { first_line + 1 } else { 0 },
@@ -251,18 +269,59 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
         column_names: lay.names,
         fields,
         confidence,
-        sample_rows: body
-            .iter()
-            .take(SAMPLE_ROWS)
-            .map(|r| r.fields.clone())
-            .collect(),
-        rows_sampled: body.len(),
-        ragged_rows: body
-            .iter()
-            .filter(|r| r.fields.len() != lay.field_count)
-            .count(),
+        sample_rows: body.sample,
+        rows_sampled: body.rows,
+        ragged_rows: body.ragged,
         ..base
     })
+}
+
+/// Records after the head: a reader, or the rows of an aligned table.
+enum Source<'a> {
+    Delimited(Box<Reader<'a>>),
+    Aligned(std::vec::IntoIter<Record>),
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str, d: &crate::records::Dialect, truncated: bool, max: usize) -> Self {
+        match &d.aligned {
+            Some(c) => Source::Aligned(crate::aligned::parse(text, c, max, truncated).into_iter()),
+            None => Source::Delimited(Box::new(Reader::new(text, d, truncated))),
+        }
+    }
+
+    fn next(&mut self, r: &mut Record) -> bool {
+        match self {
+            Source::Delimited(reader) => reader.next_into(r),
+            Source::Aligned(rows) => rows.next().map(|n| *r = n).is_some(),
+        }
+    }
+}
+
+/// What the data rows add up to, row by row.
+struct Body {
+    stats: Vec<ColumnStats>,
+    sample: Vec<Vec<String>>,
+    rows: usize,
+    ragged: usize,
+    wide: bool,
+    field_count: usize,
+    max_rows: usize,
+}
+
+impl Body {
+    fn add(&mut self, r: &Record) {
+        self.wide |= r.wide;
+        if r.is_blank() || self.rows >= self.max_rows {
+            return;
+        }
+        self.rows += 1;
+        layout::add_row(&mut self.stats, r);
+        if self.sample.len() < SAMPLE_ROWS {
+            self.sample.push(r.fields.clone());
+        }
+        self.ragged += (r.fields.len() != self.field_count) as usize;
+    }
 }
 
 #[cfg(test)]

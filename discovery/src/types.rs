@@ -227,13 +227,19 @@ pub fn is_grouped(v: &str, thousands: u8) -> bool {
         Some(i) => (&b[..i], Some(&b[i + 1..])),
         None => (b, None),
     };
-    let groups: Vec<&[u8]> = int.split(|&c| c == thousands).collect();
-    groups.len() >= 2
-        && (1..=3).contains(&groups[0].len())
-        && groups[0][0] != b'0'
-        && groups.iter().all(|g| all_digits(g))
-        && groups[1..].iter().all(|g| g.len() == 3)
-        && frac.is_none_or(all_digits)
+    let mut groups = int.split(|&c| c == thousands);
+    let lead = groups.next().unwrap_or_default();
+    if !(1..=3).contains(&lead.len()) || lead[0] == b'0' || !all_digits(lead) {
+        return false;
+    }
+    let mut n = 1;
+    for g in groups {
+        if g.len() != 3 || !all_digits(g) {
+            return false;
+        }
+        n += 1;
+    }
+    n >= 2 && frac.is_none_or(all_digits)
 }
 
 pub fn is_boolean(v: &str) -> bool {
@@ -250,21 +256,33 @@ pub fn is_known(cell: &str) -> bool {
     if is_null(v) {
         return true;
     }
-    let b = v.as_bytes();
     // words and phrases: letters, digits, spaces, underscores
-    if v.chars()
+    v.chars()
         .all(|c| c.is_alphanumeric() || c == ' ' || c == '_')
-    {
-        return true;
-    }
+        || is_typed(v)
+}
+
+/// A value with a shape beyond words: a number (with a currency sign, `%` or thousands
+/// separators), a date, timestamp or time, an e-mail address or a URL. Their dots, dashes,
+/// commas and at signs belong to the value, so a line holding one is one field.
+pub fn is_typed(cell: &str) -> bool {
+    let v = cell.trim();
+    let Some(&first) = v.as_bytes().first() else {
+        return false;
+    };
     let core = v
         .trim_start_matches(['$', '€', '£', '¥'])
         .trim_end_matches(['%', '€', '$'])
         .trim();
-    if is_decimal(core, b'.') || is_decimal(core, b',') || is_integer(core) {
+    if is_decimal(core, b'.')
+        || is_decimal(core, b',')
+        || is_integer(core)
+        || is_grouped(core, b',')
+        || is_grouped(core, b'.')
+    {
         return true;
     }
-    if b[0].is_ascii_digit() && (date_mask(v) != 0 || timestamp_shape(v).is_some() || is_time(v)) {
+    if first.is_ascii_digit() && (date_mask(v) != 0 || timestamp_shape(v).is_some() || is_time(v)) {
         return true;
     }
     if let Some(at) = v.find('@') {
@@ -273,7 +291,52 @@ pub fn is_known(cell: &str) -> bool {
             return true;
         }
     }
-    (v.starts_with("http://") || v.starts_with("https://")) && !v.contains([' ', ',', '"'])
+    if v.contains([' ', ',', ';', '"', '\t', '|']) {
+        return false;
+    }
+    is_url(v) || is_uuid(v) || is_ipv4(v) || is_path(v)
+}
+
+/// `scheme://…`: http, https, s3, sftp, file, …
+fn is_url(v: &str) -> bool {
+    v.split_once("://").is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.len() <= 16
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    })
+}
+
+/// `550e8400-e29b-41d4-a716-446655440000`
+fn is_uuid(v: &str) -> bool {
+    let groups: Vec<&str> = v.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `10.0.0.1`, `10.0.0.0/8`, `127.0.0.1:5432`
+fn is_ipv4(v: &str) -> bool {
+    let addr = v.split(['/', ':']).next().unwrap_or(v);
+    let rest = &v[addr.len()..];
+    let octets: Vec<&str> = addr.split('.').collect();
+    octets.len() == 4
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.parse::<u8>().is_ok())
+        && (rest.is_empty() || rest.len() > 1 && rest[1..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An absolute file path: `/var/log/app.log`, `C:\\data\\in.csv`.
+fn is_path(v: &str) -> bool {
+    let b = v.as_bytes();
+    let unix = b.len() > 1 && b[0] == b'/' && b[1] != b'/';
+    let windows = b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\";
+    unix || windows
 }
 
 /// What a column's values support, accumulated value by value.
@@ -345,27 +408,37 @@ impl ColumnStats {
             return;
         }
         self.values += 1;
+        let b0 = v.as_bytes()[0];
+        if !matches!(b0, b'0'..=b'9' | b'+' | b'-' | b'.' | b',') {
+            // Not a number nor a date: only a boolean could fit.
+            if is_boolean(v) {
+                self.boolean += 1;
+            }
+            return;
+        }
         let int = is_integer(v);
         if int {
             self.integer += 1;
             self.fraction_always = false;
         }
-        if int || is_decimal(v, b'.') {
+        let dot = int || is_decimal(v, b'.');
+        if dot {
             self.decimal_dot += 1;
         }
-        let dot = int || is_decimal(v, b'.');
         let comma = int || is_decimal(v, b',');
         if comma {
             self.decimal_comma += 1;
             self.comma_seen |= !int;
         }
-        let g = is_grouped(v, b',');
+        // A grouped number holds its separator; most values hold neither.
+        let (has_comma, has_dot) = (v.contains(','), v.contains('.'));
+        let g = has_comma && is_grouped(v, b',');
         if dot || g {
             self.grouped_dot += 1;
             // `1,234` alone could be a comma decimal; a second group or a `.` settles it.
             self.grouped_dot_seen |= g && (v.contains('.') || v.matches(',').count() > 1);
         }
-        let g = is_grouped(v, b'.');
+        let g = has_dot && is_grouped(v, b'.');
         if comma || g {
             self.grouped_comma += 1;
             self.grouped_comma_seen |= g && (v.contains(',') || v.matches('.').count() > 1);
@@ -582,6 +655,30 @@ mod tests {
         }
         for v in ["\"quoted\"", "a,b", "10:00:00Z\"x"] {
             assert!(!is_known(v), "{v}");
+        }
+        for v in [
+            "550e8400-e29b-41d4-a716-446655440000",
+            "10.1.2.3",
+            "10.0.0.0/8",
+            "127.0.0.1:5432",
+            "s3://bucket/key.csv",
+            "/var/log/app.log",
+            "C:\\data\\in.csv",
+            "1,234.50",
+        ] {
+            assert!(is_typed(v), "{v}");
+        }
+        for v in [
+            "word",
+            "a.b",
+            "10.1.2",
+            "300.1.2.3",
+            "//x",
+            "/a b",
+            "x://",
+            "1-2-3-4-5",
+        ] {
+            assert!(!is_typed(v), "{v}");
         }
     }
 }

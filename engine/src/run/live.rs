@@ -147,6 +147,12 @@ impl SchemaSource for LiveSchemas {
             .await
             .map_err(|e| self.unreadable(connection_id, e))?
             .map_err(|e| SchemaError::Invalid(e.to_string()))?;
+        if found.column_offsets.is_some() && source.delimiter.is_none() {
+            return Err(SchemaError::Invalid(format!(
+                "`{}` is a table aligned with spaces, not a delimited file; pipelines read delimited files: export it with a delimiter, or set `delimiter`",
+                source.path
+            )));
+        }
         let fields: Vec<SchemaField> = serde_json::to_value(&found.fields)
             .and_then(serde_json::from_value)
             .map_err(|_| SchemaError::Invalid("the file's columns could not be read".into()))?;

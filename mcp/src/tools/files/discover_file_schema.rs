@@ -106,6 +106,9 @@ pub struct Dialect {
     /// Absent: one column per line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
+    /// Space-aligned text: each column's first character; a field is the trimmed text up to the next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_offsets: Option<Vec<u32>>,
     /// Absent: no quoting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
@@ -243,6 +246,13 @@ async fn discover_file_schema(
             files::MAX_GLOB_LISTING
         ));
     }
+    if d.column_offsets.is_some() {
+        notes.push(
+            "columns are aligned with spaces: cut each line at column_offsets and trim; runs of spaces are padding, not values. Pipelines read delimited files only: convert this one first".into(),
+        );
+    } else if d.delimiter.is_none() && d.record_type == "delimited" {
+        notes.push("one column: each line is one value".into());
+    }
     if d.ragged_rows > 0 {
         notes.push(format!(
             "{} of {} data rows have more or fewer than {} fields",
@@ -294,6 +304,7 @@ async fn discover_file_schema(
             compression: d.compression.map(String::from),
             record_delimiter: d.record_delimiter.clone(),
             delimiter: d.delimiter.clone(),
+            column_offsets: d.column_offsets.clone(),
             quote: d.quote.clone(),
             escape: d.escape.clone(),
             header_row: d.header_row,
