@@ -115,13 +115,34 @@ pub fn detect(head: &str) -> Option<Columns> {
         }
     }
     // A character found n-1 times on every line separates the columns: a delimited file
-    // padded with spaces, read better by its delimiter.
+    // padded with spaces, read better by its delimiter. So does a usual delimiter found
+    // the same number of times on nearly every line (`2024-01-01 10:00:00,INFO,started`
+    // has a gap after the date, but its columns are the commas').
     let first = lines[0];
-    let delimited = first
+    let mut marks: Vec<char> = first
         .chars()
         .filter(|c| !c.is_alphanumeric() && *c != ' ' && *c != '"')
-        .any(|c| lines.iter().all(|l| l.matches(c).count() == n - 1));
-    (!delimited).then_some(columns)
+        .collect();
+    marks.sort_unstable();
+    marks.dedup();
+    let padded = marks
+        .iter()
+        .any(|&c| lines.iter().all(|l| l.matches(c).count() == n - 1));
+    let delimited = USUAL_DELIMITERS.iter().any(|&c| steady(&lines, c));
+    (!padded && !delimited).then_some(columns)
+}
+
+/// Delimiters a table is far more often split by than aligned with.
+const USUAL_DELIMITERS: &[char] = &[',', ';', '|', '\x01', '\x1C', '\x1D', '\x1F'];
+
+/// `c` occurs on nine lines in ten, the same number of times.
+fn steady(lines: &[&str], c: char) -> bool {
+    let counts: Vec<usize> = lines.iter().map(|l| l.matches(c).count()).collect();
+    let mut freq: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for &k in counts.iter().filter(|&&k| k > 0) {
+        *freq.entry(k).or_default() += 1;
+    }
+    freq.values().any(|&n| n * 10 >= lines.len() * 9)
 }
 
 /// Records of an aligned table: one per line, cut at the columns.
@@ -182,5 +203,8 @@ mod tests {
         assert!(detect(" id | name\n----+------\n  1 | ann\n  2 | bob\n").is_none());
         assert!(detect("a, b, c\n1, 2, 3\n4, 5, 6\n").is_none());
         assert!(detect("a,b\n1,2\n3,4\n").is_none());
+        // a gap after a timestamp, but commas between the columns
+        let log = "2024-01-01 10:00:00,INFO,started\n2024-01-01 10:00:01,WARN,disk low\n2024-01-01 10:00:02,INFO,ok\n";
+        assert!(detect(log).is_none());
     }
 }

@@ -68,7 +68,11 @@ pub fn record_delimiter(text: &str) -> (RecordDelimiter, f64) {
         (RecordDelimiter::CrLf, crlf),
         (RecordDelimiter::Lf, lf),
         (RecordDelimiter::Cr, cr),
-        (RecordDelimiter::Char(RECORD_SEPARATOR), rs),
+        // Line breaks win a tie: `…\x1E\n` ends records with both.
+        (
+            RecordDelimiter::Char(RECORD_SEPARATOR),
+            if rs > crlf + lf + cr { rs } else { 0 },
+        ),
     ]
     .into_iter()
     .max_by_key(|(_, n)| *n)
@@ -187,18 +191,26 @@ fn one_column(head: &str, record: RecordDelimiter) -> Option<f64> {
     if body.len() < 2 {
         return None;
     }
-    let whole = |l: &str| {
+    // A comma inside a value (`12,50`, `1,234`) is read as part of it only under a header
+    // that holds no comma: without one, `1,2` lines are more likely two columns.
+    let whole = |l: &str, comma: bool| {
         let t = l.trim();
-        is_typed(t) || quoted_whole(t, '"') || quoted_whole(t, '\'')
+        (is_typed(t) && (comma || !t.contains(',')))
+            || quoted_whole(t, '"')
+            || quoted_whole(t, '\'')
     };
-    let share = body.iter().filter(|l| whole(l)).count() as f64 / body.len() as f64;
+    let header = !whole(first, false);
+    let share = body.iter().filter(|l| whole(l, header)).count() as f64 / body.len() as f64;
     if share < ONE_COLUMN_SHARE {
         return None;
     }
+    let mut marks: Vec<char> = first.chars().filter(|&c| may_delimit(c)).collect();
+    marks.sort_unstable();
+    marks.dedup();
     let common = |c: char| {
         body.iter().filter(|l| l.contains(c)).count() as f64 >= ONE_COLUMN_SHARE * body.len() as f64
     };
-    let split_header = !whole(first) && first.chars().any(|c| may_delimit(c) && common(c));
+    let split_header = header && marks.into_iter().any(common);
     (!split_header).then_some(round(share))
 }
 
@@ -227,7 +239,7 @@ pub fn detect(text: &str, record: RecordDelimiter, fixed: &Fixed, truncated: boo
             return found;
         }
     }
-    if newlines && matches!(fixed.delimiter, None | Some(Some(' '))) {
+    if newlines && fixed.delimiter.is_none() {
         if let Some(columns) = aligned::detect(head) {
             return Detected {
                 dialect: Dialect {
@@ -374,5 +386,43 @@ mod tests {
         assert_eq!(record_delimiter("a\r\nb\r\n").0, RecordDelimiter::CrLf);
         assert_eq!(record_delimiter("a\rb\r").0, RecordDelimiter::Cr);
         assert_eq!(record_delimiter("a\nb\n").0, RecordDelimiter::Lf);
+        let rs = RecordDelimiter::Char(RECORD_SEPARATOR);
+        assert_eq!(record_delimiter("a\x1Fb\x1E1\x1F2\x1E").0, rs);
+        // both: the line break ends the record, the separator is the field's last byte
+        assert_eq!(
+            record_delimiter("a\x1Fb\x1E\n1\x1F2\x1E\n").0,
+            RecordDelimiter::Lf
+        );
+    }
+
+    #[test]
+    fn one_value_per_line() {
+        let one = |t: &str| one_column(t, RecordDelimiter::Lf).is_some();
+        assert!(one(
+            "email\nann@example.com\nbo.li@mail.example.org\ncy@example.de\n"
+        ));
+        assert!(one("3.25\n-0.5\n12.125\n"));
+        assert!(
+            one("price\n12,50\n3,75\n1,05\n"),
+            "comma decimals under a header"
+        );
+        assert!(
+            !one("1,2\n1,3\n2,3\n"),
+            "an edge list without a header is two columns"
+        );
+        assert!(
+            !one("a,b\n1,5\n2,5\n3,5\n"),
+            "the header splits where the rows do"
+        );
+        assert!(!one(
+            "1\tann@example.com\n2\tbo@example.com\n3\tcy@example.com\n"
+        ));
+        // a first line of many marks over paths: linear, not characters times lines
+        let mut t = "#".repeat(60_000);
+        t.push('\n');
+        for i in 0..200 {
+            t.push_str(&format!("/data/{i}/{}\n", "a".repeat(300)));
+        }
+        assert!(one(&t));
     }
 }

@@ -52,15 +52,13 @@ fn table_start(records: &[Record], modal: usize) -> usize {
         // Excel pads title lines with delimiters: one filled cell in a wide row.
         let filled = r.fields.iter().filter(|f| !f.trim().is_empty()).count();
         let padded_title = modal >= 3 && filled <= 1 && i + 1 < records.len();
-        // A header over rows that omit trailing fields is wider than most rows, and no
-        // row under it is wider.
+        // A header over rows that omit trailing fields is wider than most rows, no row
+        // under it is wider, and some are as wide (a wide title line has none).
+        let below = || records[i + 1..].iter().filter(|n| !n.is_blank()).take(20);
         let wide_header = r.fields.len() > modal
             && modal >= 2
-            && records[i + 1..]
-                .iter()
-                .filter(|n| !n.is_blank())
-                .take(20)
-                .all(|n| (2..=r.fields.len()).contains(&n.fields.len()));
+            && below().all(|n| (2..=r.fields.len()).contains(&n.fields.len()))
+            && below().any(|n| n.fields.len() == r.fields.len());
         if (r.fields.len() == modal && next_ok || wide_header) && !padded_title {
             return i;
         }
@@ -266,5 +264,15 @@ mod tests {
         assert!(l.header);
         let l = layout("1,2,3\n17,4,99\n5,81,6\n");
         assert!(l.header);
+        // trailing fields omitted under a real header; a title wider than the table is not one
+        let l = layout("id,name,email,city\n1,ann\n2,bob,b@x.io,Oslo\n3,cy\n4,di\n");
+        assert_eq!((l.start, l.header, l.field_count), (0, true, 4));
+        let l = layout(
+            "Sales report, Q1 2024, North region\ndate,amount\n2024-01-01,5\n2024-01-02,7\n",
+        );
+        assert_eq!(
+            (l.start, l.names.clone()),
+            (1, vec!["date".to_string(), "amount".into()])
+        );
     }
 }

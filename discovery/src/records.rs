@@ -83,7 +83,12 @@ pub fn parse_with_end(text: &str, d: &Dialect, max: usize, truncated: bool) -> (
     while out.len() < max && reader.next_into(&mut record) {
         out.push(std::mem::take(&mut record));
     }
-    let clean = reader.clean || out.len() >= max;
+    // Stopping at `max` before the end of the text is no sign of an open quote.
+    let clean = if out.len() >= max && reader.at < text.len() {
+        true
+    } else {
+        reader.clean
+    };
     (out, clean)
 }
 

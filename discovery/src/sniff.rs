@@ -216,7 +216,8 @@ pub fn sniff(sample: &[u8], truncated: bool, hints: &Hints) -> Result<Discovery,
     let mut source = Source::new(text, &d, truncated, max_rows.saturating_add(lead));
     let mut records = Vec::new();
     let mut r = Record::default();
-    while records.len() < lead + layout::HEADER_EVIDENCE_ROWS + 1 && source.next(&mut r) {
+    let head = (layout::HEADER_EVIDENCE_ROWS + 1).min(max_rows) + lead;
+    while records.len() < head && source.next(&mut r) {
         records.push(std::mem::take(&mut r));
     }
     if let Some(h) = hints.header_row.filter(|&h| h > 0) {

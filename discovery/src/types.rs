@@ -285,14 +285,15 @@ pub fn is_typed(cell: &str) -> bool {
     if first.is_ascii_digit() && (date_mask(v) != 0 || timestamp_shape(v).is_some() || is_time(v)) {
         return true;
     }
+    // Beyond numbers and dates, a value holds no delimiter a file would use.
+    if v.contains([' ', ',', ';', '"', '\t', '|']) || v.chars().any(char::is_control) {
+        return false;
+    }
     if let Some(at) = v.find('@') {
         let (user, host) = (&v[..at], &v[at + 1..]);
-        if !user.is_empty() && host.contains('.') && !v.contains([' ', ',', ';', '"']) {
+        if !user.is_empty() && host.contains('.') {
             return true;
         }
-    }
-    if v.contains([' ', ',', ';', '"', '\t', '|']) {
-        return false;
     }
     is_url(v) || is_uuid(v) || is_ipv4(v) || is_path(v)
 }
@@ -677,6 +678,9 @@ mod tests {
             "/a b",
             "x://",
             "1-2-3-4-5",
+            "1\tann@example.com",
+            "ann@example.com|x",
+            "/data/a.csv\x01123",
         ] {
             assert!(!is_typed(v), "{v}");
         }

@@ -138,8 +138,19 @@ impl SchemaSource for LiveSchemas {
             .await
             .map_err(|e| self.unreadable(connection_id, e))?
         };
+        // What the package says about the file is not guessed again.
+        let delimiter = source.delimiter.as_deref().and_then(|d| match d {
+            "tab" | "TAB" | "\\t" => Some(Some('\t')),
+            "none" => Some(None),
+            _ => {
+                let mut chars = d.chars();
+                let c = chars.next()?;
+                chars.next().is_none().then_some(Some(c))
+            }
+        });
         let hints = discovery::Hints {
             encoding: source.encoding.clone(),
+            delimiter,
             ..Default::default()
         };
         let found = gate
