@@ -24,7 +24,7 @@ pub async fn serve(cfg: Config, account: String) -> anyhow::Result<()> {
         format!("account `{account}` not found; `pipewright account list` shows them")
     })?;
     if let Err(r) = store.authenticate(token.trim(), &acct).await? {
-        bail!("{}", mcp::server::refusal_message(&r));
+        bail!("{}", r.message());
     }
     let server = PipewrightServer::new(
         shared,

@@ -7,9 +7,9 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::{
+    access::Principal,
     store::{Filters, Tx},
     time::now_ms,
-    tokens::Principal,
     Page, PageRequest, Result, Store,
 };
 

@@ -12,9 +12,10 @@
 //! concurrent edits of a package overwrite each other (package rows are locked while
 //! edited, and every version is kept).
 //!
-//! Read first: [`Store`], [`tokens::Principal`], [`audit::Actor`], [`error::CatalogError`],
+//! Read first: [`Store`], [`access::Principal`], [`audit::Actor`], [`error::CatalogError`],
 //! and `packages::authoring` for how a versioned, audited change is made.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clusters;
@@ -34,10 +35,10 @@ pub mod tokens;
 pub mod validations;
 pub mod workspaces;
 
+pub use access::Principal;
 pub use audit::Actor;
 pub use error::CatalogError;
 pub use page::{Page, PageRequest};
 pub use store::{Backend, Store};
-pub use tokens::Principal;
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

@@ -9,6 +9,7 @@ use std::{
 };
 
 use catalog::{
+    access::{Access, Credential, CredentialKind, Refusal, Scopes},
     clusters::NewCluster,
     connections::NewConnection,
     packages::{NewPackage, PackageFilter},
@@ -16,7 +17,7 @@ use catalog::{
     schedules::ScheduleSpec,
     seal::Sealer,
     search::Kind,
-    tokens::{Access, NewToken, Refusal},
+    tokens::NewToken,
     CatalogError, PageRequest, Store,
 };
 use serde_json::json;
@@ -83,6 +84,13 @@ async fn suite(store: &Store) {
     );
     let p = store.authenticate(&secret, &acme).await.unwrap().unwrap();
     assert_eq!((p.user_id, p.token_id, p.read_only), (ada.id, t.id, false));
+    assert_eq!(
+        p.credential,
+        Credential {
+            kind: CredentialKind::PersonalAccessToken,
+            scopes: Scopes::default()
+        }
+    );
     assert!(store.token(t.id).await.unwrap().last_used_at.is_some());
     assert_eq!(
         store

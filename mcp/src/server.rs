@@ -6,11 +6,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use catalog::{
-    seal::Sealer,
-    tokens::{Access, Refusal},
-    Principal, Store,
-};
+use catalog::{access::Access, seal::Sealer, Principal, Store};
 #[allow(deprecated)]
 use rmcp::{
     model::{
@@ -83,7 +79,7 @@ impl PipewrightServer {
                         )
                     })?;
                 match access {
-                    Access::Granted(p) => p,
+                    Access::Granted(p) => *p,
                     Access::UnknownAccount => {
                         return Err(McpError::invalid_request(
                             format!("account `{account}` not found; check --account"),
@@ -91,10 +87,7 @@ impl PipewrightServer {
                         ))
                     }
                     Access::Refused(r) => {
-                        return Err(McpError::invalid_request(
-                            refusal_message(&r).to_string(),
-                            None,
-                        ))
+                        return Err(McpError::invalid_request(r.message().to_string(), None))
                     }
                 }
             }
@@ -109,17 +102,6 @@ impl PipewrightServer {
             }
         }
         Ok(p)
-    }
-}
-
-/// What a refused caller is told (the HTTP edge uses the same words with a status code).
-pub fn refusal_message(r: &Refusal) -> &'static str {
-    match r {
-        Refusal::Unknown => "Unauthorized: the token is missing or unknown; mint one with `pipewright token create`",
-        Refusal::Revoked => "Unauthorized: the token was revoked; mint a new one with `pipewright token create`",
-        Refusal::Expired => "Unauthorized: the token has expired; mint a new one with `pipewright token create`",
-        Refusal::NotAMember => "Forbidden: the token's user is not a member of this account; use a token for this account",
-        Refusal::McpDisabled => "PTP MCP server is not enabled for this account",
     }
 }
 

@@ -16,7 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use catalog::tokens::{Access, Refusal};
+use catalog::access::{Access, Refusal};
 use serde_json::json;
 
 use super::{
@@ -55,12 +55,12 @@ pub(super) async fn check_request(
             &edge,
             Some(&account_ref),
             StatusCode::UNAUTHORIZED,
-            mcp::server::refusal_message(&Refusal::Unknown),
+            Refusal::Unknown.message(),
         );
     };
     // One query: the account by subdomain or id, the token, membership.
     let principal = match edge.store.authenticate_at(&token, &account_ref).await {
-        Ok(Access::Granted(p)) => p,
+        Ok(Access::Granted(p)) => *p,
         Ok(Access::UnknownAccount) => {
             return refusal(
                 &edge,
@@ -79,7 +79,7 @@ pub(super) async fn check_request(
                 &edge,
                 Some(&account_ref),
                 status,
-                mcp::server::refusal_message(&r),
+                r.message(),
             );
         }
         Err(e) => return store_down(e),
