@@ -61,6 +61,9 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Users who sign in to the web pages (OAuth consent, Connected Applications).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Personal Access Tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -132,6 +135,30 @@ enum TokenCommand {
     /// Revoke a token by id; it stops working on the next request, everywhere.
     Revoke {
         id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to an account and set their password, read from stdin (one line).
+    Add {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set a user's password, read from stdin (one line; never an argument, where `ps`
+    /// would show it). Their open sign-ins end.
+    Passwd {
+        #[arg(long)]
+        email: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -258,6 +285,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::worker::serve_alone(cfg).await
         }
         Command::Token(t) => token(t).await,
+        Command::User(u) => user(u).await,
         Command::Account(a) => account(a).await,
         Command::Connection(c) => crate::connection_cmd::run(c).await,
         Command::Schedule(c) => crate::schedule_cmd::run(c).await,
@@ -353,6 +381,52 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 "Revoked token {} \"{}\"; it is refused from the next request on.",
                 t.id, t.name
             );
+            Ok(())
+        }
+    }
+}
+
+/// One line of stdin, without its line break.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        bail!("give the password on stdin, e.g. `read -rs PW; echo \"$PW\" | pipewright user passwd --email …`");
+    }
+    Ok(pw)
+}
+
+async fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add {
+            account,
+            email,
+            name,
+            store,
+        } => {
+            let password = password_from_stdin()?;
+            let cfg = load_config(&store, Overrides::default())?;
+            let (store, _) = open_store(&cfg).await?;
+            let a = store.require_account(&account).await?;
+            let u = store
+                .add_member(a.id, &email, name.as_deref().unwrap_or(&email), "member")
+                .await?;
+            store.set_password(&u.email, &password).await?;
+            println!(
+                "{} is a member of {} and can sign in at /login",
+                u.email, a.subdomain
+            );
+            Ok(())
+        }
+        UserCommand::Passwd { email, store } => {
+            let password = password_from_stdin()?;
+            let cfg = load_config(&store, Overrides::default())?;
+            let (store, _) = open_store(&cfg).await?;
+            let u = store.set_password(&email, &password).await?;
+            println!("password set for {}; their open sign-ins ended", u.email);
             Ok(())
         }
     }

@@ -62,6 +62,9 @@ pub struct Config {
     /// A slot this many seconds overdue was missed while no scheduler ran: it follows its
     /// schedule's `missed_policy` instead of firing late.
     pub schedule_misfire_secs: u64,
+    /// Accept OAuth Client ID Metadata Documents on loopback `http` URLs (tests only;
+    /// otherwise they must be `https` on a public address).
+    pub oauth_loopback_metadata: bool,
 }
 
 impl Default for Config {
@@ -90,6 +93,7 @@ impl Default for Config {
             run_memory_mb: 256,
             scheduler: true,
             schedule_misfire_secs: 60,
+            oauth_loopback_metadata: false,
         }
     }
 }
@@ -145,6 +149,7 @@ const ENV_KEYS: &[&str] = &[
     "run_memory_mb",
     "scheduler",
     "schedule_misfire_secs",
+    "oauth_loopback_metadata",
 ];
 
 impl Config {

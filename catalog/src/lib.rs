@@ -23,6 +23,7 @@ pub mod connection_source;
 pub mod connections;
 pub mod diff;
 pub mod error;
+pub mod oauth;
 pub mod packages;
 pub mod page;
 pub mod runs;
@@ -32,6 +33,7 @@ pub mod search;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod users;
 pub mod validations;
 pub mod workspaces;
 

@@ -71,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_schedule_firing.sql"),
         postgres: include_str!("../migrations/postgres/0005_schedule_firing.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_oauth.sql"),
+        postgres: include_str!("../migrations/postgres/0006_oauth.sql"),
+    },
 ];
 
 impl Store {

@@ -35,9 +35,14 @@ pub fn hash_token(token: &str) -> String {
 }
 
 fn mint() -> String {
+    mint_secret(TOKEN_PREFIX)
+}
+
+/// 256 random bits, URL-safe, after a prefix that says what the secret is for.
+pub(crate) fn mint_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub struct NewToken<'a> {

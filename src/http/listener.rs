@@ -111,8 +111,11 @@ pub async fn serve(
             let n = served.fetch_add(1, Ordering::Relaxed) + 1;
             let app = app.clone();
             async move {
+                let mut req = req.map(Body::new);
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 let mut resp = app
-                    .oneshot(req.map(Body::new))
+                    .oneshot(req)
                     .await
                     .unwrap_or_else(|e: Infallible| match e {});
                 if n >= max_requests {

@@ -1,17 +1,24 @@
 //! The HTTP edge, by concern: the accept loop and its limits ([`listener`]), the checks
 //! in front of the MCP endpoint ([`endpoint`]), MCP sessions ([`sessions`]),
-//! protected-resource metadata ([`well_known`]) and health and metrics ([`ops`]).
+//! protected-resource metadata ([`well_known`]), health and metrics ([`ops`]), the OAuth
+//! authorization server ([`oauth`]) and the web pages ([`pages`]).
 
 mod endpoint;
 mod listener;
+mod oauth;
 mod ops;
+mod pages;
 mod sessions;
 mod well_known;
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{middleware, routing::get, Router};
+use axum::{
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use catalog::Store;
 use mcp::{CallerSource, PipewrightServer, Shared};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -36,6 +43,11 @@ struct Edge {
     metrics: PrometheusHandle,
     sessions: Arc<Sessions>,
     body_timeout: Duration,
+    limiter: Arc<pages::Limiter>,
+    /// Browsers that signed in before: device cookie → email.
+    devices: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    secure_cookies: bool,
+    allow_loopback_metadata: bool,
 }
 
 pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyhow::Result<()> {
@@ -200,6 +212,10 @@ fn router(
         metrics,
         sessions: sessions.clone(),
         body_timeout: Duration::from_secs(cfg.body_timeout_secs.max(1)),
+        limiter: Arc::default(),
+        devices: Arc::default(),
+        secure_cookies: secure_cookies(&public_uri),
+        allow_loopback_metadata: cfg.oauth_loopback_metadata,
     };
     let mcp_service = StreamableHttpService::new(
         move || {
@@ -227,6 +243,62 @@ fn router(
             "/.well-known/oauth-protected-resource/{account}/api/mcp",
             get(well_known::resource_metadata),
         )
+        .merge(web_routes(edge.clone()))
         .with_state(edge);
     Ok((app, sessions))
+}
+
+/// The authorization server and the pages: every request within the body deadline.
+fn web_routes(edge: Edge) -> Router<Edge> {
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::authorization_server_metadata),
+        )
+        .route("/oauth/register", post(oauth::register))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_decision),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/apps", get(pages::apps_home))
+        .route("/apps/{account}", get(pages::apps))
+        .route("/apps/{account}/tokens", post(pages::create_token))
+        .route("/apps/{account}/revoke", post(pages::revoke))
+        .layer(middleware::from_fn_with_state(edge, within_deadline))
+}
+
+/// A page or token request, body included, is answered within the body deadline.
+async fn within_deadline(
+    axum::extract::State(edge): axum::extract::State<Edge>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(edge.body_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => (
+            http::StatusCode::REQUEST_TIMEOUT,
+            [(http::header::CONNECTION, "close")],
+            "the request did not complete in time; send it in one go",
+        )
+            .into_response(),
+    }
+}
+
+/// Cookies are `Secure` unless the server is plain HTTP on a host browsers would not
+/// treat as secure (then a warning: OAuth sign-in belongs behind HTTPS).
+fn secure_cookies(public: &http::Uri) -> bool {
+    let loopback = matches!(
+        public.host(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    let https = public.scheme_str() == Some("https");
+    if !https && !loopback {
+        tracing::warn!("public_url is plain HTTP on a non-loopback host: sign-in cookies are not Secure; serve Pipewright behind HTTPS");
+    }
+    https || loopback
 }

@@ -1,5 +1,5 @@
-//! RFC 9728 protected-resource metadata. Tokens are Personal Access Tokens minted with
-//! `pipewright token create`; no authorization server is advertised yet.
+//! RFC 9728 protected-resource metadata: the server is its own authorization server, and
+//! Personal Access Tokens (`pipewright token create`) work as bearer tokens too.
 
 use axum::{
     extract::{Path, State},
@@ -25,10 +25,11 @@ pub(super) async fn resource_metadata(
     }
     Json(json!({
         "resource": format!("{}/{account}/api/mcp", edge.public_url),
-        "authorization_servers": [],
+        "authorization_servers": [edge.public_url.to_string()],
+        "scopes_supported": [super::oauth::SCOPE_FULL, super::oauth::SCOPE_READ],
         "bearer_methods_supported": ["header"],
         "resource_name": "Pipewright MCP",
-        "resource_documentation": "Mint a Personal Access Token with `pipewright token create --account ACCOUNT --name NAME` and send it as `Authorization: Bearer <token>`.",
+        "resource_documentation": "Sign in with OAuth, or mint a Personal Access Token with `pipewright token create --account ACCOUNT --name NAME` and send it as `Authorization: Bearer <token>`.",
     }))
     .into_response()
 }
@@ -36,7 +37,7 @@ pub(super) async fn resource_metadata(
 pub(super) async fn resource_metadata_root(State(edge): State<Edge>) -> Response {
     Json(json!({
         "resource": edge.public_url.to_string(),
-        "authorization_servers": [],
+        "authorization_servers": [edge.public_url.to_string()],
         "bearer_methods_supported": ["header"],
         "resource_name": "Pipewright MCP",
     }))

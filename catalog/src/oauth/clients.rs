@@ -1,0 +1,285 @@
+//! OAuth clients: who may ask for a code, where the code may be sent, and how the client
+//! proves itself at the token endpoint.
+
+use sqlx::Row;
+
+use crate::{time::now_ms, tokens::hash_token, CatalogError, Result, Store};
+
+/// Redirect URIs a client may register.
+pub const MAX_REDIRECT_URIS: usize = 10;
+const MAX_URI_LEN: usize = 2048;
+const MAX_NAME_LEN: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSource {
+    /// Dynamic client registration (RFC 7591).
+    Registered,
+    /// A Client ID Metadata Document: the client id is its `https` URL.
+    MetadataDocument,
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A public client: PKCE is its proof.
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(AuthMethod::None),
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub source: ClientSource,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    /// For a metadata document: when it was fetched (it is fetched again when stale).
+    pub fetched_at: Option<i64>,
+}
+
+pub struct NewClient {
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+}
+
+/// Whether `given` is the registered redirect URI: exactly, except that a loopback
+/// address may use any port (RFC 8252 §7.3, as the MCP authorization spec allows).
+pub fn redirect_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    let (Some(r), Some(g)) = (loopback_parts(registered), loopback_parts(given)) else {
+        return false;
+    };
+    r == g
+}
+
+/// `http://127.0.0.1:PORT/path?q` without its port, for loopback hosts only.
+fn loopback_parts(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let host = match authority.rfind(':') {
+        Some(i) if !authority.ends_with(']') => &authority[..i],
+        _ => authority,
+    };
+    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
+        .then(|| (host.to_string(), path.to_string()))
+}
+
+/// A redirect URI a client may register: `https`, or `http` on a loopback address, or a
+/// private scheme (`cursor://…`, RFC 8252 §7.1); never a fragment; bounded.
+pub fn check_redirect_uri(uri: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(CatalogError::invalid(
+            "redirect_uris",
+            format!("{why}; use https://…, http://127.0.0.1:PORT/… or an app scheme such as myapp://callback"),
+        ))
+    };
+    if uri.is_empty() || uri.len() > MAX_URI_LEN || uri.chars().any(|c| c.is_control() || c == ' ')
+    {
+        return bad("a redirect URI is empty, too long or holds spaces");
+    }
+    if uri.contains('#') {
+        return bad("a redirect URI may not carry a fragment");
+    }
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return bad("a redirect URI needs a scheme");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let ok = match scheme.as_str() {
+        "https" => rest.starts_with("//") && rest.len() > 2,
+        "http" => loopback_parts(uri).is_some(),
+        "javascript" | "data" | "file" | "vbscript" => false,
+        s => {
+            s.len() >= 2
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        bad("this redirect URI is not allowed")
+    }
+}
+
+fn client_from(r: &sqlx::any::AnyRow) -> Result<Client> {
+    let uris: String = r.try_get("redirect_uris")?;
+    Ok(Client {
+        client_id: r.try_get("client_id")?,
+        source: match r.try_get::<String, _>("source")?.as_str() {
+            "metadata_document" => ClientSource::MetadataDocument,
+            _ => ClientSource::Registered,
+        },
+        client_name: r.try_get("client_name")?,
+        redirect_uris: serde_json::from_str(&uris)
+            .map_err(|_| CatalogError::Store("a client's redirect URIs are unreadable".into()))?,
+        auth_method: AuthMethod::parse(&r.try_get::<String, _>("auth_method")?)
+            .unwrap_or(AuthMethod::None),
+        fetched_at: r.try_get("fetched_at")?,
+    })
+}
+
+fn check_new(name: &str, uris: &[String]) -> Result<()> {
+    if name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(CatalogError::invalid(
+            "client_name",
+            format!("give a plain name of at most {MAX_NAME_LEN} characters"),
+        ));
+    }
+    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS {
+        return Err(CatalogError::invalid(
+            "redirect_uris",
+            format!("give between 1 and {MAX_REDIRECT_URIS} redirect URIs"),
+        ));
+    }
+    uris.iter().try_for_each(|u| check_redirect_uri(u))
+}
+
+impl Store {
+    /// Registers a client (RFC 7591). A confidential client gets a secret, shown once.
+    pub async fn register_client(&self, c: NewClient) -> Result<(Client, Option<String>)> {
+        check_new(&c.client_name, &c.redirect_uris)?;
+        let client_id = crate::tokens::mint_secret("pwc_");
+        let secret =
+            (c.auth_method != AuthMethod::None).then(|| crate::tokens::mint_secret("pwcs_"));
+        sqlx::query(
+            "INSERT INTO oauth_clients (client_id, source, client_name, redirect_uris, auth_method, secret_hash, created_at) \
+             VALUES ($1, 'registered', $2, $3, $4, $5, $6)",
+        )
+        .bind(&client_id)
+        .bind(if c.client_name.trim().is_empty() { "Unnamed client" } else { c.client_name.trim() })
+        .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_default())
+        .bind(c.auth_method.as_str())
+        .bind(secret.as_deref().map(hash_token))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        let client = self
+            .oauth_client(&client_id)
+            .await?
+            .ok_or_else(|| CatalogError::not_found("client", &client_id))?;
+        Ok((client, secret))
+    }
+
+    /// Keeps (or refreshes) what a client's metadata document said.
+    pub async fn remember_metadata_client(&self, c: &NewClient, url: &str) -> Result<Client> {
+        check_new(&c.client_name, &c.redirect_uris)?;
+        let now = now_ms();
+        let uris = serde_json::to_string(&c.redirect_uris).unwrap_or_default();
+        let name = if c.client_name.trim().is_empty() {
+            url
+        } else {
+            c.client_name.trim()
+        };
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM oauth_clients WHERE client_id = $1")
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO oauth_clients (client_id, source, client_name, redirect_uris, auth_method, created_at, fetched_at) \
+             VALUES ($1, 'metadata_document', $2, $3, 'none', $4, $4)",
+        )
+        .bind(url)
+        .bind(name)
+        .bind(uris)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.oauth_client(url)
+            .await?
+            .ok_or_else(|| CatalogError::not_found("client", url))
+    }
+
+    pub async fn oauth_client(&self, client_id: &str) -> Result<Option<Client>> {
+        let row = sqlx::query(
+            "SELECT client_id, source, client_name, redirect_uris, auth_method, fetched_at FROM oauth_clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    /// Whether `secret` is the client's (a public client has none to check).
+    pub async fn check_client_secret(&self, client_id: &str, secret: &str) -> Result<bool> {
+        let stored: Option<Option<String>> =
+            sqlx::query_scalar("SELECT secret_hash FROM oauth_clients WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(matches!(stored, Some(Some(h)) if h == hash_token(secret)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        assert!(redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://127.0.0.1:9876/cb"
+        ));
+        assert!(redirect_matches(
+            "http://localhost/cb",
+            "http://localhost:5/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://127.0.0.1:1234/cb2"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example/cb?x=1"
+        ));
+        assert!(!redirect_matches(
+            "https://a.example:1/cb",
+            "https://a.example:2/cb"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.1/cb"
+        ));
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:33418/callback",
+            "cursor://anysphere.cursor-mcp/oauth",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/cb",
+            "javascript:alert(1)",
+            "https://a.example/cb#x",
+            "",
+            "https://",
+            "x",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,596 @@
+//! The web pages (server-rendered, no script needed): sign-in, the consent screen and
+//! Connected Applications. A sign-in is a random session id in an HttpOnly, SameSite=Lax
+//! (Secure unless the server is plain HTTP on a non-loopback host) cookie, kept hashed;
+//! every form carries the session's CSRF token; failed sign-ins are rate limited per
+//! address and email, while a browser that signed in before (a device cookie) keeps its
+//! own allowance, so a brute force cannot lock the owner out.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, FromRequestParts, Path, Query, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
+    Form,
+};
+use catalog::{tokens::NewToken, users::WebSession};
+use serde::Deserialize;
+
+use super::{
+    oauth::{AuthorizeParams, Checked},
+    Edge,
+};
+
+const SESSION_COOKIE: &str = "pw_session";
+const DEVICE_COOKIE: &str = "pw_device";
+/// Failed sign-ins allowed per window, per (address, email) and per device.
+const MAX_FAILURES: usize = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Dynamic registrations allowed per address per minute.
+const MAX_REGISTRATIONS: usize = 30;
+
+/// The caller's address (the listener records it on every request).
+pub(super) struct Peer(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        Ok(Peer(ip))
+    }
+}
+
+/// Counts of recent failures and registrations, in memory (per replica: a brute force
+/// spread over replicas gets each one's allowance, still a few guesses a minute).
+#[derive(Default)]
+pub(super) struct Limiter {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    registrations: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+}
+
+fn recent(v: &mut Vec<Instant>, window: Duration) -> usize {
+    let now = Instant::now();
+    v.retain(|t| now.duration_since(*t) < window);
+    v.len()
+}
+
+impl Limiter {
+    fn blocked(&self, key: &str) -> bool {
+        let mut m = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        m.get_mut(key)
+            .is_some_and(|v| recent(v, FAILURE_WINDOW) >= MAX_FAILURES)
+    }
+    fn fail(&self, key: &str) {
+        let mut m = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 100_000 {
+            m.retain(|_, v| recent(v, FAILURE_WINDOW) > 0);
+        }
+        m.entry(key.to_string()).or_default().push(Instant::now());
+    }
+    pub(super) fn allow_registration(&self, ip: IpAddr) -> bool {
+        let mut m = self.registrations.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 100_000 {
+            m.retain(|_, v| recent(v, Duration::from_secs(60)) > 0);
+        }
+        let v = m.entry(ip).or_default();
+        if recent(v, Duration::from_secs(60)) >= MAX_REGISTRATIONS {
+            return false;
+        }
+        v.push(Instant::now());
+        true
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(edge: &Edge, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if edge.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The signed-in session of this request, if any.
+pub(super) async fn session(edge: &Edge, headers: &HeaderMap) -> Option<WebSession> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    edge.store.web_session(id).await.ok().flatten()
+}
+
+pub(super) fn csrf_ok(s: &WebSession, given: &str) -> bool {
+    // Equal length first, then every byte: no early exit on the first difference.
+    s.csrf.len() == given.len()
+        && s.csrf
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn render(status: StatusCode, t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (
+            status,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+pub(super) fn message(status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, MessagePage { title, message })
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    client_name: &'a str,
+    client_id: &'a str,
+    account: &'a str,
+    user_email: &'a str,
+    redirect_host: String,
+    csrf: &'a str,
+    hidden: Vec<(&'static str, String)>,
+    read_only: bool,
+}
+
+pub(super) fn consent(
+    s: &WebSession,
+    c: &Checked,
+    p: &AuthorizeParams,
+    read_only: bool,
+) -> Response {
+    let redirect_host = reqwest::Url::parse(&p.redirect_uri)
+        .ok()
+        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()))
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        ConsentPage {
+            client_name: &c.client.client_name,
+            client_id: &c.client.client_id,
+            account: &c.account.subdomain,
+            user_email: &s.user.email,
+            redirect_host,
+            csrf: &s.csrf,
+            hidden: p.hidden(),
+            read_only,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+    next: &'a str,
+    email: &'a str,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path on this server may follow a sign-in (never another site).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/apps"
+    }
+}
+
+pub(super) async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    render(
+        StatusCode::OK,
+        LoginPage {
+            error: None,
+            next: safe_next(&q.next),
+            email: "",
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub(super) async fn login(
+    State(edge): State<Edge>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let email = f.email.trim().to_ascii_lowercase();
+    let next = safe_next(&f.next).to_string();
+    // A browser that signed in as this user before has its own allowance.
+    let device = cookie(&headers, DEVICE_COOKIE)
+        .filter(|d| {
+            edge.devices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(*d)
+                == Some(&email)
+        })
+        .map(|d| format!("device:{d}"));
+    let key = device.unwrap_or_else(|| format!("addr:{}:{email}", peer.0));
+    let again = |status, why: &str| {
+        render(
+            status,
+            LoginPage {
+                error: Some(why),
+                next: &next,
+                email: &email,
+            },
+        )
+    };
+    if edge.limiter.blocked(&key) {
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins from here; wait 15 minutes, or sign in from a browser you used before.",
+        );
+    }
+    let user = match edge.store.check_password(&email, &f.password).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            edge.limiter.fail(&key);
+            return again(StatusCode::UNAUTHORIZED, "The email or password is wrong.");
+        }
+        Err(_) => {
+            return again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server cannot check passwords right now; try again shortly.",
+            )
+        }
+    };
+    let Ok(id) = edge.store.open_web_session(user.id).await else {
+        return again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server cannot sign you in right now; try again shortly.",
+        );
+    };
+    let device = catalog::tokens::hash_token(&id);
+    edge.devices
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(device.clone(), email.clone());
+    let mut resp = Redirect::to(&next).into_response();
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(
+            &edge,
+            SESSION_COOKIE,
+            &id,
+            catalog::users::SESSION_LIFETIME_MS / 1000,
+        ),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(&edge, DEVICE_COOKIE, &device, 180 * 24 * 3600),
+    );
+    resp
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(super) async fn logout(
+    State(edge): State<Edge>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(s) = session(&edge, &headers).await {
+        if csrf_ok(&s, &f.csrf) {
+            if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+                let _ = edge.store.close_web_session(id).await;
+            }
+        }
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&edge, SESSION_COOKIE, "", 0));
+    resp
+}
+
+struct Row {
+    name: String,
+    kind: &'static str,
+    scopes: &'static str,
+    created: String,
+    last_used: String,
+    revoke: String,
+}
+
+#[derive(Template)]
+#[template(path = "apps.html")]
+struct AppsPage<'a> {
+    account: &'a str,
+    user_email: &'a str,
+    csrf: &'a str,
+    rows: Vec<Row>,
+    new_token: Option<String>,
+    error: Option<&'a str>,
+    endpoint: String,
+}
+
+/// `/apps`: the first account of the user.
+pub(super) async fn apps_home(State(edge): State<Edge>, headers: HeaderMap) -> Response {
+    let Some(s) = session(&edge, &headers).await else {
+        return Redirect::to("/login?next=/apps").into_response();
+    };
+    match edge.store.accounts_of(s.user.id).await {
+        Ok(a) if !a.is_empty() => {
+            Redirect::to(&format!("/apps/{}", a[0].subdomain)).into_response()
+        }
+        Ok(_) => message(
+            StatusCode::OK,
+            "No account",
+            "You are not a member of any account yet; ask an administrator to add you.",
+        ),
+        Err(_) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "The server cannot list your accounts right now; try again shortly.",
+        ),
+    }
+}
+
+async fn apps_render(
+    edge: &Edge,
+    s: &WebSession,
+    account: &str,
+    new_token: Option<String>,
+    error: Option<&str>,
+) -> Response {
+    let Some(acct) = edge
+        .store
+        .accounts_of(s.user.id)
+        .await
+        .ok()
+        .and_then(|v| v.into_iter().find(|a| a.subdomain == account))
+    else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "You are not a member of this account.",
+        );
+    };
+    let (Ok(tokens), Ok(grants)) = (
+        edge.store.list_tokens(acct.id).await,
+        edge.store.grants_of(acct.id, s.user.id).await,
+    ) else {
+        return message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "The server cannot list your applications right now; try again shortly.",
+        );
+    };
+    let mut rows: Vec<Row> = tokens
+        .into_iter()
+        .filter(|t| {
+            t.user_id == s.user.id && t.revoked_at.is_none() && t.prefix.starts_with("pwt_")
+        })
+        .map(|t| Row {
+            name: t.name,
+            kind: "Personal Access Token",
+            scopes: if t.read_only {
+                "read only"
+            } else {
+                "read and change"
+            },
+            created: t.created_at,
+            last_used: t.last_used_at.unwrap_or_else(|| "never".into()),
+            revoke: format!("token:{}", t.id),
+        })
+        .collect();
+    rows.extend(grants.into_iter().map(|g| Row {
+        name: g.client_name,
+        kind: "OAuth application",
+        scopes: if g.read_only {
+            "read only"
+        } else {
+            "read and change"
+        },
+        created: g.created_at,
+        last_used: g.last_used_at.unwrap_or_else(|| "never".into()),
+        revoke: format!("grant:{}", g.id),
+    }));
+    render(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        AppsPage {
+            account: &acct.subdomain,
+            user_email: &s.user.email,
+            csrf: &s.csrf,
+            rows,
+            new_token,
+            error,
+            endpoint: format!("{}/{}/api/mcp", edge.public_url, acct.subdomain),
+        },
+    )
+}
+
+pub(super) async fn apps(
+    State(edge): State<Edge>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+) -> Response {
+    let Some(s) = session(&edge, &headers).await else {
+        return Redirect::to(&format!("/login?next=/apps/{account}")).into_response();
+    };
+    apps_render(&edge, &s, &account, None, None).await
+}
+
+/// A form posted by a signed-in member of `account`, with the session's CSRF token.
+async fn member_form(
+    edge: &Edge,
+    headers: &HeaderMap,
+    account: &str,
+    csrf: &str,
+) -> Result<(WebSession, catalog::accounts::Account), Box<Response>> {
+    let Some(s) = session(edge, headers).await else {
+        return Err(Box::new(Redirect::to("/login").into_response()));
+    };
+    if !csrf_ok(&s, csrf) {
+        return Err(Box::new(message(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "the form is stale or was not sent from this page; reload it",
+        )));
+    }
+    let acct = edge
+        .store
+        .accounts_of(s.user.id)
+        .await
+        .ok()
+        .and_then(|v| v.into_iter().find(|a| a.subdomain == account));
+    match acct {
+        Some(a) => Ok((s, a)),
+        None => Err(Box::new(message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "You are not a member of this account.",
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewTokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    read_only: Option<String>,
+}
+
+pub(super) async fn create_token(
+    State(edge): State<Edge>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+    Form(f): Form<NewTokenForm>,
+) -> Response {
+    let (s, acct) = match member_form(&edge, &headers, &account, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let made = edge
+        .store
+        .create_token(NewToken {
+            account_id: acct.id,
+            user_id: s.user.id,
+            name: f.name.trim(),
+            lifetime_ms: None,
+            read_only: f.read_only.is_some(),
+        })
+        .await;
+    match made {
+        Ok((_, secret)) => apps_render(&edge, &s, &account, Some(secret), None).await,
+        Err(catalog::CatalogError::InvalidArgument { message, .. }) => {
+            apps_render(&edge, &s, &account, None, Some(&message)).await
+        }
+        Err(_) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "The token could not be created; try again shortly.",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    what: String,
+}
+
+pub(super) async fn revoke(
+    State(edge): State<Edge>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    let (s, acct) = match member_form(&edge, &headers, &account, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let done = match f.what.split_once(':') {
+        Some(("token", id)) => match id.parse::<i64>() {
+            Ok(id) => match edge.store.token(id).await {
+                Ok(t) if t.account_id == acct.id && t.user_id == s.user.id => {
+                    edge.store.revoke_token(id).await.map(drop)
+                }
+                _ => Err(catalog::CatalogError::not_found("token", id)),
+            },
+            Err(_) => Err(catalog::CatalogError::not_found("token", id)),
+        },
+        Some(("grant", id)) => match id.parse::<i64>() {
+            Ok(id) => edge.store.revoke_grant(acct.id, s.user.id, id).await,
+            Err(_) => Err(catalog::CatalogError::not_found("grant", id)),
+        },
+        _ => Err(catalog::CatalogError::not_found("application", "")),
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!("/apps/{account}")).into_response(),
+        Err(_) => {
+            apps_render(
+                &edge,
+                &s,
+                &account,
+                None,
+                Some("That application is not yours or no longer exists."),
+            )
+            .await
+        }
+    }
+}
