@@ -404,6 +404,59 @@ fn typescript_sdk_client_over_streamable_http() {
     assert_eq!(err["error"]["field"], json!("package_id"), "{err}");
 }
 
+/// The TypeScript SDK's own OAuth client, from the bare endpoint URL to revocation: it
+/// discovers the authorization server from the 401, registers, gets a code through sign-in
+/// and consent (driven over HTTP, as a headless browser would), calls tools, refreshes a
+/// stale access token on its own, and is refused after revocation.
+#[test]
+fn typescript_sdk_oauth_client_signs_in_refreshes_and_is_cut_off() {
+    let Some(c) = Clients::find() else { return };
+    let server = Server::start();
+    let password = "an e2e passphrase that is long enough";
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "passwd",
+            "--email",
+            "demo@pipewright.local",
+            "--data-dir",
+        ])
+        .arg(&server.data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = run(c
+        .node_tool(120, &script("ts_oauth.mjs"))
+        .arg(server.url("demo"))
+        .env("EMAIL", "demo@pipewright.local")
+        .env("PASSWORD", password)
+        .env("PW_NPM_MODULES", &c.npm_modules));
+    let v = stdout_json(&out, "TypeScript SDK OAuth client");
+    assert_eq!(v["authUrl"], json!("/oauth/authorize"), "{v}");
+    assert_eq!(v["resource"], json!(server.url("demo")), "{v}");
+    assert_eq!(v["challengeMethod"], json!("S256"), "{v}");
+    assert_eq!(
+        (v["registered"].clone(), v["consentShown"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    assert!(v["tools"].as_u64().unwrap() > 30, "{v}");
+    assert_eq!(v["workspacesIsError"], json!(false), "{v}");
+    assert_eq!(
+        (v["refreshed"].clone(), v["toolsAfterRefresh"].clone()),
+        (json!(true), v["tools"].clone()),
+        "{v}"
+    );
+    assert_eq!(v["revokeStatus"], json!(200), "{v}");
+    assert_eq!(v["afterRevoke"], json!("unauthorized"), "{v}");
+    assert_eq!(v["askedToSignInAgain"], json!(true), "{v}");
+    let log = server.output.lock().unwrap().join("\n");
+    assert!(!log.contains(password), "the password reached the log");
+}
+
 #[test]
 fn python_sdk_client_over_streamable_http_and_stdio() {
     let Some(c) = Clients::find() else { return };
