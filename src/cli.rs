@@ -121,6 +121,9 @@ enum TokenCommand {
         /// The token sees and may call only read-only tools.
         #[arg(long)]
         read_only: bool,
+        /// The token sees and may call only these tools (comma-separated names).
+        #[arg(long, value_delimiter = ',')]
+        tools: Option<Vec<String>>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -300,8 +303,13 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             user,
             expires_in,
             read_only,
+            tools,
             store,
         } => {
+            let scopes = catalog::access::Scopes {
+                tools: tools.map(|t| checked_tools(&t)).transpose()?,
+                ..Default::default()
+            };
             let cfg = load_config(&store, Overrides::default())?;
             let (store, _) = open_store(&cfg).await?;
             let acct = store.require_account(&account).await?;
@@ -320,13 +328,16 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
             let (summary, secret) = store
-                .create_token(NewToken {
-                    account_id: acct.id,
-                    user_id: user.id,
-                    name: &name,
-                    lifetime_ms: lifetime,
-                    read_only,
-                })
+                .create_scoped_token(
+                    NewToken {
+                        account_id: acct.id,
+                        user_id: user.id,
+                        name: &name,
+                        lifetime_ms: lifetime,
+                        read_only,
+                    },
+                    &scopes,
+                )
                 .await?;
             eprintln!(
                 "Created token {} \"{}\" for {} on account {}{}, expires {}. It is shown once:",
@@ -384,6 +395,24 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Tool names for `--tools`, each one the server has.
+fn checked_tools(names: &[String]) -> anyhow::Result<Vec<String>> {
+    let registry = mcp::tools::registry(false).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out: Vec<String> = Vec::new();
+    for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if registry.get(n).is_none() {
+            bail!("--tools: no tool is called `{n}`; `tools/list` with an unlimited token shows the names");
+        }
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    if out.is_empty() {
+        bail!("--tools: name at least one tool, e.g. --tools list_packages,get_package");
+    }
+    Ok(out)
 }
 
 /// One line of stdin, without its line break.

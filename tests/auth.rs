@@ -243,6 +243,46 @@ async fn read_only_token_neither_lists_nor_calls_mutating_tools() {
     assert_eq!(sched["changed"], json!(false));
 }
 
+/// A token limited to some tools lists only those and is refused the others by name;
+/// an unknown tool name is refused when the token is made.
+#[tokio::test]
+async fn tool_scoped_token_lists_and_calls_only_its_tools() {
+    let mut s = Server::start();
+    let limited = s.token(&[
+        "--account",
+        "demo",
+        "--name",
+        "two tools",
+        "--tools",
+        "list_packages,get_package",
+    ]);
+    let mut session = Session::open(&s.url("demo"), &limited).await;
+    let mut names = session.tool_names().await;
+    names.sort();
+    assert_eq!(names, ["get_package", "list_packages"]);
+    session.ok("list_packages", json!({"limit": 1})).await;
+    let e = session.err("list_workspaces", json!({})).await;
+    assert_eq!(e["code"], json!("forbidden"), "{e}");
+    assert!(e.to_string().contains("scopes"), "{e}");
+    let err = cli_err(
+        &s.data_dir,
+        &[
+            "token",
+            "create",
+            "--account",
+            "demo",
+            "--name",
+            "x",
+            "--tools",
+            "list_packages,drop_everything",
+        ],
+    );
+    assert!(
+        err.contains("drop_everything") && err.contains("--tools"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn read_only_server_hides_mutating_tools_from_every_token() {
     let mut s = Server::start_with(Options {

@@ -64,6 +64,15 @@ pub struct Scopes {
     pub connections: Option<Vec<i64>>,
 }
 
+impl Scopes {
+    /// Whether a tool may be listed to and called by this credential.
+    pub fn allows_tool(&self, name: &str) -> bool {
+        self.tools
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|x| x == name))
+    }
+}
+
 /// `last_used_at` is refreshed at most this often per token, to keep reads off the write path.
 const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 

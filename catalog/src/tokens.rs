@@ -57,6 +57,27 @@ pub struct NewToken<'a> {
 impl Store {
     /// Mints a token and returns it in clear, once. Only its hash is kept.
     pub async fn create_token(&self, t: NewToken<'_>) -> Result<(TokenSummary, String)> {
+        self.create_scoped_token(t, &crate::access::Scopes::default())
+            .await
+    }
+
+    /// Like [`Store::create_token`], limited to `scopes` (tool names are checked by the
+    /// caller, which knows them).
+    pub async fn create_scoped_token(
+        &self,
+        t: NewToken<'_>,
+        scopes: &crate::access::Scopes,
+    ) -> Result<(TokenSummary, String)> {
+        if scopes
+            .tools
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.len() > 200)
+        {
+            return Err(CatalogError::invalid(
+                "tools",
+                "name between 1 and 200 tools, or leave the token unlimited",
+            ));
+        }
         if t.name.trim().is_empty() || t.name.len() > 200 {
             return Err(CatalogError::invalid(
                 "name",
@@ -80,8 +101,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tokens (account_id, user_id, name, kind, token_hash, token_prefix, read_only, created_at, expires_at) \
-             VALUES ($1, $2, $3, 'pat', $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO tokens (account_id, user_id, name, kind, token_hash, token_prefix, read_only, scopes_json, created_at, expires_at) \
+             VALUES ($1, $2, $3, 'pat', $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(t.account_id)
         .bind(t.user_id)
@@ -89,6 +110,7 @@ impl Store {
         .bind(hash_token(&token))
         .bind(token[..TOKEN_PREFIX.len() + 6].to_string())
         .bind(i64::from(t.read_only))
+        .bind(serde_json::to_string(scopes).unwrap_or_else(|_| "{}".into()))
         .bind(now)
         .bind(now.saturating_add(lifetime))
         .fetch_one(&mut *tx)
@@ -96,7 +118,7 @@ impl Store {
         audit::record(
             &mut tx,
             audit::NewEvent::system(t.account_id, "token.create", "token", Some(id)).after(
-                serde_json::json!({"name": t.name, "user_id": t.user_id, "read_only": t.read_only}),
+                serde_json::json!({"name": t.name, "user_id": t.user_id, "read_only": t.read_only, "scopes": scopes}),
             ),
         )
         .await?;

@@ -132,6 +132,7 @@ impl ServerHandler for PipewrightServer {
             self.shared
                 .registry
                 .visible(p.read_only)
+                .filter(|t| p.credential.scopes.allows_tool(&t.definition.name))
                 .map(|t| t.definition.clone())
                 .collect(),
         ))
@@ -153,7 +154,13 @@ impl ServerHandler for PipewrightServer {
             ));
         };
         let started = Instant::now();
-        let result = if principal.read_only && !spec.read_only() {
+        let result = if !principal.credential.scopes.allows_tool(name) {
+            Err(ToolError::new(
+                ErrorCode::Forbidden,
+                format!("`{name}` is outside this token's scopes: it may call only the tools tools/list shows it"),
+            )
+            .with_hint("use a token whose --tools include this tool, or one without --tools"))
+        } else if principal.read_only && !spec.read_only() {
             Err(ToolError::new(
                 ErrorCode::Forbidden,
                 format!("`{name}` changes state and this token or server is read-only"),
