@@ -247,7 +247,7 @@ async fn read_only_token_neither_lists_nor_calls_mutating_tools() {
 /// an unknown tool name is refused when the token is made.
 #[tokio::test]
 async fn tool_scoped_token_lists_and_calls_only_its_tools() {
-    let mut s = Server::start();
+    let s = Server::start();
     let limited = s.token(&[
         "--account",
         "demo",
