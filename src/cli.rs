@@ -437,6 +437,7 @@ async fn user(cmd: UserCommand) -> anyhow::Result<()> {
             store,
         } => {
             let password = password_from_stdin()?;
+            catalog::users::check_password_shape(&password)?;
             let cfg = load_config(&store, Overrides::default())?;
             let (store, _) = open_store(&cfg).await?;
             let a = store.require_account(&account).await?;

@@ -65,6 +65,9 @@ pub struct Config {
     /// Accept OAuth Client ID Metadata Documents on loopback `http` URLs (tests only;
     /// otherwise they must be `https` on a public address).
     pub oauth_loopback_metadata: bool,
+    /// Behind a reverse proxy: take the caller's address (for sign-in and registration
+    /// limits) from the last `X-Forwarded-For` entry the proxy appends.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             scheduler: true,
             schedule_misfire_secs: 60,
             oauth_loopback_metadata: false,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -150,6 +154,7 @@ const ENV_KEYS: &[&str] = &[
     "scheduler",
     "schedule_misfire_secs",
     "oauth_loopback_metadata",
+    "trust_forwarded_for",
 ];
 
 impl Config {

@@ -107,20 +107,40 @@ fn field(html: &str, name: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
+/// Loads the sign-in page (its form is paired with a cookie) and posts it.
 async fn sign_in(c: &reqwest::Client, base: &str, jar: &mut Jar, password: &str) -> StatusCode {
+    sign_in_as(c, base, jar, password, "/apps").await.status()
+}
+
+async fn sign_in_as(
+    c: &reqwest::Client,
+    base: &str,
+    jar: &mut Jar,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    let page = c
+        .get(format!("{base}/login"))
+        .header(header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.take(&page);
+    let pairing = field(&page.text().await.unwrap(), "pairing");
     let r = c
         .post(format!("{base}/login"))
         .header(header::COOKIE, jar.header())
         .form(&[
             ("email", "demo@pipewright.local"),
             ("password", password),
-            ("next", "/apps"),
+            ("next", next),
+            ("pairing", &pairing),
         ])
         .send()
         .await
         .unwrap();
     jar.take(&r);
-    r.status()
+    r
 }
 
 /// GET /oauth/authorize as a browser with `jar`'s cookies would.
@@ -586,6 +606,60 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         sign_in(&c, base, &mut owner, PASSWORD).await,
         StatusCode::SEE_OTHER
     );
+
+    // A loopback redirect with user info is another host: refused with a page.
+    let r = authorize_request(
+        &c,
+        base,
+        &jar,
+        &f.client_id,
+        "http://127.0.0.1:80@evil.example/callback",
+        &challenge,
+        "S256",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get(header::LOCATION).is_none());
+    // Before anyone signs in, a registered client's bad request is a page, not a
+    // redirect to whatever URI it registered.
+    let r = authorize_request(
+        &c,
+        base,
+        &Jar::default(),
+        &f.client_id,
+        REDIRECT,
+        "abc",
+        "plain",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get(header::LOCATION).is_none());
+    // After sign-in only paths on this server: a tab a browser would strip is refused.
+    let mut other = jar.clone();
+    let r = sign_in_as(&c, base, &mut other, PASSWORD, "/\t/evil.example").await;
+    assert_eq!(r.headers()[header::LOCATION], "/apps");
+    // A sign-in form not loaded by this browser (login CSRF) is refused.
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", "demo@pipewright.local"),
+            ("password", PASSWORD),
+            ("pairing", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Signing out needs the session's CSRF token too.
+    let r = c
+        .post(format!("{base}/logout"))
+        .header(header::COOKIE, jar.header())
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
 
     // CSRF: a consent without the session's token is refused.
     let r = c

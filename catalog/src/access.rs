@@ -81,7 +81,8 @@ const LAST_USED_GRANULARITY_MS: i64 = 60_000;
 const TOKEN_COLS: &str =
     "t.id AS token_id, t.account_id AS token_account_id, t.user_id AS token_user_id, \
     t.name AS token_name, t.kind AS token_kind, t.scopes_json AS token_scopes, \
-    t.read_only AS token_read_only, t.expires_at, t.revoked_at, t.last_used_at";
+    t.read_only AS token_read_only, t.expires_at, t.last_used_at, \
+    COALESCE(t.revoked_at, (SELECT g.revoked_at FROM oauth_grants g WHERE g.id = t.grant_id)) AS revoked_at";
 
 /// What a request's URL account and bearer token amount to.
 #[derive(Debug)]

@@ -21,6 +21,8 @@ const PREFIX: &str = "v1:";
 #[derive(Clone)]
 pub struct Sealer {
     cipher: Aes256Gcm,
+    /// SHA-256 of the master key and a label: the root of [`Sealer::derive`].
+    derive_root: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -36,9 +38,24 @@ impl Sealer {
                 "the master key must be 32 bytes (base64-encoded)".into(),
             ));
         }
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(bytes);
+        h.update(b"pipewright derived keys v1");
         Ok(Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)),
+            derive_root: h.finalize().into(),
         })
+    }
+
+    /// A key for one purpose (say, signing device cookies), the same on every replica that
+    /// shares the master key, and telling nothing about it.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.derive_root);
+        h.update(Sha256::digest(purpose.as_bytes()));
+        h.finalize().into()
     }
 
     /// `PIPEWRIGHT_MASTER_KEY` if given, else `<data_dir>/master.key` (created if missing).

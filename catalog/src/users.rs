@@ -12,6 +12,10 @@ use crate::{accounts::User, time::now_ms, tokens::hash_token, CatalogError, Resu
 
 /// Passwords shorter than this are refused: a sign-in page faces the network.
 pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longer passwords are refused before any hashing (the work must stay bounded).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// RFC 5321's limit on an address.
+pub const MAX_EMAIL_BYTES: usize = 254;
 /// A sign-in lasts this long.
 pub const SESSION_LIFETIME_MS: i64 = 12 * 3600 * 1000;
 
@@ -20,6 +24,17 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3600 * 1000;
 pub struct WebSession {
     pub user: User,
     pub csrf: String,
+}
+
+/// A password the server will keep: long enough, and short enough to hash.
+pub fn check_password_shape(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(CatalogError::invalid(
+            "password",
+            format!("use at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"),
+        ));
+    }
+    Ok(())
 }
 
 fn hash_password(password: &str) -> Result<String> {
@@ -40,12 +55,7 @@ fn verify(password: &str, stored: &str) -> bool {
 impl Store {
     /// Sets (or replaces) a user's password; every open sign-in of theirs ends.
     pub async fn set_password(&self, email: &str, password: &str) -> Result<User> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(CatalogError::invalid(
-                "password",
-                format!("use at least {MIN_PASSWORD_CHARS} characters"),
-            ));
-        }
+        check_password_shape(password)?;
         let user = self.user_by_email(email).await?.ok_or_else(|| {
             CatalogError::invalid(
                 "email",
@@ -73,6 +83,9 @@ impl Store {
     /// The user whose email and password these are. An unknown email costs the same
     /// hashing time as a wrong password, so the answer's timing tells nothing.
     pub async fn check_password(&self, email: &str, password: &str) -> Result<Option<User>> {
+        if email.len() > MAX_EMAIL_BYTES || password.len() > MAX_PASSWORD_BYTES {
+            return Ok(None);
+        }
         let row = sqlx::query("SELECT id, email, name, password_hash FROM users WHERE email = $1")
             .bind(email.trim())
             .fetch_optional(&self.pool)

@@ -44,10 +44,13 @@ struct Edge {
     sessions: Arc<Sessions>,
     body_timeout: Duration,
     limiter: Arc<pages::Limiter>,
-    /// Browsers that signed in before: device cookie → email.
-    devices: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    /// Signs device cookies (derived from the master key: the same on every replica).
+    device_key: [u8; 32],
+    /// Password checks at once.
+    hashing: Arc<tokio::sync::Semaphore>,
     secure_cookies: bool,
     allow_loopback_metadata: bool,
+    trust_forwarded_for: bool,
 }
 
 pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyhow::Result<()> {
@@ -213,9 +216,11 @@ fn router(
         sessions: sessions.clone(),
         body_timeout: Duration::from_secs(cfg.body_timeout_secs.max(1)),
         limiter: Arc::default(),
-        devices: Arc::default(),
+        device_key: shared.sealer.derive("device cookies"),
+        hashing: Arc::new(tokio::sync::Semaphore::new(pages::HASHING_AT_ONCE)),
         secure_cookies: secure_cookies(&public_uri),
         allow_loopback_metadata: cfg.oauth_loopback_metadata,
+        trust_forwarded_for: cfg.trust_forwarded_for,
     };
     let mcp_service = StreamableHttpService::new(
         move || {

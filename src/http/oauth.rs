@@ -106,7 +106,7 @@ pub(super) async fn register(
     peer: pages::Peer,
     body: Result<Json<Registration>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if !edge.limiter.allow_registration(peer.0) {
+    if !edge.limiter.allow("registration", peer.0) {
         return oauth_error(
             StatusCode::TOO_MANY_REQUESTS,
             "invalid_client_metadata",
@@ -188,7 +188,11 @@ pub(super) async fn register(
 
 /// The client a `client_id` names: registered here, or an `https` URL whose metadata
 /// document is fetched (within limits) and cached.
-pub(super) async fn find_client(edge: &Edge, client_id: &str) -> Result<Client, String> {
+pub(super) async fn find_client(
+    edge: &Edge,
+    client_id: &str,
+    ip: std::net::IpAddr,
+) -> Result<Client, String> {
     let known = edge
         .store
         .oauth_client(client_id)
@@ -202,11 +206,19 @@ pub(super) async fn find_client(edge: &Edge, client_id: &str) -> Result<Client, 
     match known {
         Some(c) if fresh(&c) => Ok(c),
         _ if is_metadata_url(client_id, edge.allow_loopback_metadata) => {
+            if !edge.limiter.allow("metadata", ip) {
+                return Err("too many client metadata documents fetched for this address; wait a minute".into());
+            }
             let doc = fetch_metadata(edge, client_id).await?;
             edge.store
                 .remember_metadata_client(&doc, client_id)
                 .await
-                .map_err(|e| format!("the client's metadata document is not usable: {e}"))
+                .map_err(|e| match e {
+                    CatalogError::InvalidArgument { field, message } => {
+                        format!("the client's metadata document is not usable: {field}: {message}")
+                    }
+                    _ => "the control-plane store is unavailable; try again shortly".into(),
+                })
         }
         Some(c) => Ok(c),
         None => Err("unknown client_id; register the client first (RFC 7591) or use a Client ID Metadata Document URL".into()),
@@ -220,14 +232,56 @@ fn is_metadata_url(id: &str, loopback: bool) -> bool {
         return false;
     };
     let has_path = u.path().len() > 1;
+    let plain = u.username().is_empty() && u.password().is_none() && u.fragment().is_none();
     match u.scheme() {
-        "https" => has_path && u.fragment().is_none(),
+        // The standard port only: a metadata URL is no way to probe other services.
+        "https" => has_path && plain && u.port().is_none_or(|p| p == 443),
         "http" => {
             loopback
                 && has_path
                 && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
         }
         _ => false,
+    }
+}
+
+/// Addresses a metadata document may not be fetched from: private, loopback, link-local,
+/// shared, benchmarking, reserved and multicast ranges, and IPv6 forms that reach them
+/// (IPv4-mapped and -compatible, NAT64, 6to4).
+fn not_public(ip: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr};
+    let v4 = |v: Ipv4Addr| {
+        let o = v.octets();
+        v.is_private()
+            || v.is_loopback()
+            || v.is_link_local()
+            || v.is_unspecified()
+            || v.is_broadcast()
+            || v.is_multicast()
+            || o[0] == 0
+            || o[0] >= 240
+            || o[0] == 100 && (64..128).contains(&o[1])
+            || o[0] == 198 && (18..20).contains(&o[1])
+            || o[0] == 192 && o[1] == 0 && o[2] == 0
+    };
+    match ip {
+        IpAddr::V4(v) => v4(v),
+        IpAddr::V6(v) => {
+            let seg = v.segments();
+            if let Some(inner) = v.to_ipv4_mapped().or_else(|| v.to_ipv4()) {
+                return v4(inner) || v.is_unspecified() || v.is_loopback();
+            }
+            let embedded = |hi: u16, lo: u16| {
+                Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && v4(embedded(seg[6], seg[7])))
+                || (seg[0] == 0x2002 && v4(embedded(seg[1], seg[2])))
+        }
     }
 }
 
@@ -245,25 +299,9 @@ async fn fetch_metadata(edge: &Edge, url: &str) -> Result<NewClient, String> {
     .map_err(|_| "the client's metadata document host did not resolve in time".to_string())?
     .map_err(|_| "the client's metadata document host does not resolve".to_string())?
     .collect();
-    let private = |a: &std::net::SocketAddr| match a.ip() {
-        std::net::IpAddr::V4(v) => {
-            v.is_private()
-                || v.is_loopback()
-                || v.is_link_local()
-                || v.is_unspecified()
-                || v.is_broadcast()
-                || v.octets()[0] == 100 && (64..128).contains(&v.octets()[1])
-        }
-        std::net::IpAddr::V6(v) => {
-            v.is_loopback()
-                || v.is_unspecified()
-                || (v.segments()[0] & 0xfe00) == 0xfc00
-                || (v.segments()[0] & 0xffc0) == 0xfe80
-        }
-    };
     let Some(addr) = addrs
         .iter()
-        .find(|a| edge.allow_loopback_metadata && a.ip().is_loopback() || !private(a))
+        .find(|a| edge.allow_loopback_metadata && a.ip().is_loopback() || !not_public(a.ip()))
         .copied()
     else {
         return Err(
@@ -273,6 +311,7 @@ async fn fetch_metadata(edge: &Edge, url: &str) -> Result<NewClient, String> {
     // Connect to the address checked, so a second lookup cannot point elsewhere.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(METADATA_TIMEOUT)
         .resolve(&host, addr)
         .build()
@@ -409,13 +448,16 @@ pub(super) async fn check(
     edge: &Edge,
     p: &AuthorizeParams,
     user_id: Option<i64>,
+    ip: std::net::IpAddr,
 ) -> Result<Option<Checked>, Bad> {
     if p.client_id.is_empty() {
         return Err(Bad::Page(
             "client_id is missing from the authorization request".into(),
         ));
     }
-    let client = find_client(edge, &p.client_id).await.map_err(Bad::Page)?;
+    let client = find_client(edge, &p.client_id, ip)
+        .await
+        .map_err(Bad::Page)?;
     if p.redirect_uri.is_empty()
         || !client
             .redirect_uris
@@ -427,12 +469,19 @@ pub(super) async fn check(
         ));
     }
     let issuer = edge.public_url.to_string();
+    // Anyone may register a client with any redirect URI, so before a user has signed in
+    // an error is a page, not a redirect (RFC 9700 §4.11.2: no open redirector).
+    let redirectable = user_id.is_some() || client.source == ClientSource::MetadataDocument;
     let err = |code: &str, why: &str| {
-        Bad::Redirect(back(
-            p,
-            &issuer,
-            &[("error", code), ("error_description", why)],
-        ))
+        if redirectable {
+            Bad::Redirect(back(
+                p,
+                &issuer,
+                &[("error", code), ("error_description", why)],
+            ))
+        } else {
+            Bad::Page(format!("{code}: {why}"))
+        }
     };
     if p.response_type != "code" {
         return Err(err(
@@ -512,11 +561,12 @@ pub(super) fn account_of_resource(public: &str, resource: &str) -> Option<String
 /// GET /oauth/authorize: checks the request; the consent page if signed in, else sign-in.
 pub(super) async fn authorize_page(
     State(edge): State<Edge>,
+    peer: pages::Peer,
     headers: HeaderMap,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
     let session = pages::session(&edge, &headers).await;
-    match check(&edge, &p, session.as_ref().map(|s| s.user.id)).await {
+    match check(&edge, &p, session.as_ref().map(|s| s.user.id), peer.0).await {
         Err(Bad::Page(why)) => {
             pages::message(StatusCode::BAD_REQUEST, "Authorization refused", &why)
         }
@@ -556,6 +606,7 @@ pub(super) struct ConsentForm {
 /// POST /oauth/authorize: the consent page's answer.
 pub(super) async fn authorize_decision(
     State(edge): State<Edge>,
+    peer: pages::Peer,
     headers: HeaderMap,
     Form(f): Form<ConsentForm>,
 ) -> Response {
@@ -574,7 +625,7 @@ pub(super) async fn authorize_decision(
         );
     }
     let p = f.params;
-    let c = match check(&edge, &p, Some(s.user.id)).await {
+    let c = match check(&edge, &p, Some(s.user.id), peer.0).await {
         Err(Bad::Page(why)) => {
             return pages::message(StatusCode::BAD_REQUEST, "Authorization refused", &why)
         }
@@ -649,6 +700,7 @@ async fn client_auth(
     edge: &Edge,
     headers: &HeaderMap,
     f: &TokenForm,
+    ip: std::net::IpAddr,
 ) -> Result<Client, Box<Response>> {
     let invalid = |why: &str| {
         let mut r = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why);
@@ -681,7 +733,7 @@ async fn client_auth(
             return invalid("identify the client: client_id, or HTTP Basic with its secret")
         }
     };
-    let client = match find_client(edge, &id).await {
+    let client = match find_client(edge, &id, ip).await {
         Ok(c) => c,
         Err(_) => return invalid("unknown client_id; register the client again"),
     };
@@ -704,10 +756,11 @@ async fn client_auth(
 /// POST /oauth/token.
 pub(super) async fn token(
     State(edge): State<Edge>,
+    peer: pages::Peer,
     headers: HeaderMap,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    let client = match client_auth(&edge, &headers, &f).await {
+    let client = match client_auth(&edge, &headers, &f, peer.0).await {
         Ok(c) => c,
         Err(r) => return *r,
     };
@@ -773,6 +826,7 @@ pub(super) async fn token(
 /// POST /oauth/revoke (RFC 7009): always 200 for a well-formed request.
 pub(super) async fn revoke(
     State(edge): State<Edge>,
+    peer: pages::Peer,
     headers: HeaderMap,
     Form(f): Form<TokenForm>,
 ) -> Response {
@@ -783,16 +837,18 @@ pub(super) async fn revoke(
             "send the token to revoke",
         );
     }
-    if (headers.contains_key(header::AUTHORIZATION) || f.client_id.is_some())
-        && client_auth(&edge, &headers, &f).await.is_err()
-    {
+    let client_id = match client_auth(&edge, &headers, &f, peer.0).await {
+        Ok(c) => Some(c.client_id),
+        Err(_) => None,
+    };
+    let Some(client_id) = client_id else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            "the client could not be authenticated",
+            "identify the client: client_id, or HTTP Basic with its secret",
         );
-    }
-    match edge.store.revoke_oauth_token(&f.token).await {
+    };
+    match edge.store.revoke_oauth_token(&f.token, &client_id).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => store_error(e),
     }
@@ -814,5 +870,44 @@ mod tests {
         assert!(super::account_of_resource(p, "https://evil.example/acme/api/mcp").is_none());
         assert!(super::account_of_resource(p, "https://pw.example/acme/api/mcp/x").is_none());
         assert!(super::account_of_resource(p, "https://pw.example/a/b/api/mcp").is_none());
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn only_public_addresses_serve_metadata_documents() {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "198.18.0.1",
+            "240.0.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "ff02::1",
+        ] {
+            assert!(super::not_public(a.parse().unwrap()), "{a}");
+        }
+        for a in [
+            "93.184.215.14",
+            "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+            "64:ff9b::5db8:d70e",
+        ] {
+            assert!(!super::not_public(a.parse().unwrap()), "{a}");
+        }
     }
 }

@@ -29,32 +29,54 @@ use super::{
 
 const SESSION_COOKIE: &str = "pw_session";
 const DEVICE_COOKIE: &str = "pw_device";
+/// Pairs the sign-in form with the browser that loaded it (login CSRF).
+const LOGIN_COOKIE: &str = "pw_login";
 /// Failed sign-ins allowed per window, per (address, email) and per device.
 const MAX_FAILURES: usize = 5;
+/// Failed sign-ins allowed per window for one email from browsers it never used, from
+/// every address together: the ceiling on a distributed guess.
+const MAX_FAILURES_PER_EMAIL: usize = 50;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Dynamic registrations allowed per address per minute.
-const MAX_REGISTRATIONS: usize = 30;
+/// Dynamic registrations, and metadata-document fetches, allowed per address per minute.
+const MAX_PER_MINUTE: usize = 30;
+/// Keys a limiter map holds at most; past it, stale entries go, then all of them.
+const MAX_KEYS: usize = 100_000;
+/// Password checks (argon2: 19 MiB and tens of milliseconds each) run at once.
+pub(super) const HASHING_AT_ONCE: usize = 4;
 
-/// The caller's address (the listener records it on every request).
+/// The caller's address: the connection's, or (with `trust_forwarded_for`, behind a
+/// reverse proxy) the last address the proxy appended to `X-Forwarded-For`.
 pub(super) struct Peer(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
+impl FromRequestParts<Edge> for Peer {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, edge: &Edge) -> Result<Self, Self::Rejection> {
+        let socket = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        Ok(Peer(ip))
+        let forwarded = if edge.trust_forwarded_for {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|a| a.trim().parse::<IpAddr>().ok())
+        } else {
+            None
+        };
+        Ok(Peer(forwarded.unwrap_or(socket)))
     }
 }
 
-/// Counts of recent failures and registrations, in memory (per replica: a brute force
-/// spread over replicas gets each one's allowance, still a few guesses a minute).
+/// Counts of recent failures, registrations and metadata fetches, in memory (per replica:
+/// a brute force spread over replicas gets each one's allowance, still a few a minute).
 #[derive(Default)]
 pub(super) struct Limiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
-    registrations: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    per_minute: Mutex<HashMap<(&'static str, IpAddr), Vec<Instant>>>,
 }
 
 fn recent(v: &mut Vec<Instant>, window: Duration) -> usize {
@@ -63,26 +85,42 @@ fn recent(v: &mut Vec<Instant>, window: Duration) -> usize {
     v.len()
 }
 
+/// Keeps a limiter map bounded: stale entries go, and past the cap everything does (an
+/// attacker who fills it with fresh keys gains a reset, never memory).
+fn bound<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Vec<Instant>>, window: Duration) {
+    if m.len() >= MAX_KEYS {
+        m.retain(|_, v| recent(v, window) > 0);
+        if m.len() >= MAX_KEYS {
+            m.clear();
+        }
+    }
+}
+
 impl Limiter {
     fn blocked(&self, key: &str) -> bool {
         let mut m = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         m.get_mut(key)
             .is_some_and(|v| recent(v, FAILURE_WINDOW) >= MAX_FAILURES)
     }
-    fn fail(&self, key: &str) {
+    fn blocked_email(&self, email: &str) -> bool {
         let mut m = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
-            m.retain(|_, v| recent(v, FAILURE_WINDOW) > 0);
-        }
-        m.entry(key.to_string()).or_default().push(Instant::now());
+        m.get_mut(&format!("email:{email}"))
+            .is_some_and(|v| recent(v, FAILURE_WINDOW) >= MAX_FAILURES_PER_EMAIL)
     }
-    pub(super) fn allow_registration(&self, ip: IpAddr) -> bool {
-        let mut m = self.registrations.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
-            m.retain(|_, v| recent(v, Duration::from_secs(60)) > 0);
+    fn fail(&self, keys: &[String]) {
+        let mut m = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        bound(&mut m, FAILURE_WINDOW);
+        for key in keys {
+            m.entry(key.clone()).or_default().push(Instant::now());
         }
-        let v = m.entry(ip).or_default();
-        if recent(v, Duration::from_secs(60)) >= MAX_REGISTRATIONS {
+    }
+    /// One more `what` (a registration, a metadata fetch) from `ip` this minute, if allowed.
+    pub(super) fn allow(&self, what: &'static str, ip: IpAddr) -> bool {
+        let minute = Duration::from_secs(60);
+        let mut m = self.per_minute.lock().unwrap_or_else(|p| p.into_inner());
+        bound(&mut m, minute);
+        let v = m.entry((what, ip)).or_default();
+        if recent(v, minute) >= MAX_PER_MINUTE {
             return false;
         }
         v.push(Instant::now());
@@ -199,6 +237,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     next: &'a str,
     email: &'a str,
+    pairing: &'a str,
 }
 
 #[derive(Deserialize, Default)]
@@ -207,24 +246,54 @@ pub(super) struct LoginQuery {
     next: String,
 }
 
-/// Only a path on this server may follow a sign-in (never another site).
+/// Only a path on this server may follow a sign-in (never another site): no scheme, no
+/// `//`, no backslash, nothing a browser strips (`/\t/evil.example` is `//evil.example`).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let plain = next.chars().all(|c| c.is_ascii_graphic()) && !next.contains('\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/apps"
     }
 }
 
-pub(super) async fn login_page(Query(q): Query<LoginQuery>) -> Response {
-    render(
-        StatusCode::OK,
+/// The sign-in form, with a value its POST must carry back in the form and the cookie.
+fn login_form(
+    edge: &Edge,
+    status: StatusCode,
+    error: Option<&str>,
+    next: &str,
+    email: &str,
+) -> Response {
+    let pairing = catalog::tokens::hash_token(&format!("{}", rand::random::<u128>()));
+    let mut resp = render(
+        status,
         LoginPage {
-            error: None,
-            next: safe_next(&q.next),
-            email: "",
+            error,
+            next,
+            email,
+            pairing: &pairing,
         },
-    )
+    );
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(edge, LOGIN_COOKIE, &pairing, 3600),
+    );
+    resp
+}
+
+pub(super) async fn login_page(State(edge): State<Edge>, Query(q): Query<LoginQuery>) -> Response {
+    login_form(&edge, StatusCode::OK, None, safe_next(&q.next), "")
+}
+
+/// A device cookie for `email`: signed with a key derived from the master key, so every
+/// replica recognises it and it survives restarts; it names no one.
+fn device_value(edge: &Edge, email: &str) -> String {
+    catalog::tokens::hash_token(&format!(
+        "{}:{}",
+        catalog::tokens::hash_token(&String::from_utf8_lossy(&edge.device_key)),
+        catalog::tokens::hash_token(email)
+    ))
 }
 
 #[derive(Deserialize)]
@@ -235,6 +304,8 @@ pub(super) struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    pairing: String,
 }
 
 pub(super) async fn login(
@@ -243,39 +314,55 @@ pub(super) async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let email = f.email.trim().to_ascii_lowercase();
+    let email: String = f
+        .email
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take(catalog::users::MAX_EMAIL_BYTES)
+        .collect();
     let next = safe_next(&f.next).to_string();
+    let again = |status, why: &str| login_form(&edge, status, Some(why), &next, &email);
+    // The form must come from a page this browser loaded (no sign-in forged cross-site).
+    let paired =
+        cookie(&headers, LOGIN_COOKIE).is_some_and(|c| !f.pairing.is_empty() && c == f.pairing);
+    if !paired {
+        return again(
+            StatusCode::FORBIDDEN,
+            "The sign-in form expired; sign in again.",
+        );
+    }
     // A browser that signed in as this user before has its own allowance.
     let device = cookie(&headers, DEVICE_COOKIE)
-        .filter(|d| {
-            edge.devices
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(*d)
-                == Some(&email)
-        })
+        .filter(|d| *d == device_value(&edge, &email))
         .map(|d| format!("device:{d}"));
+    let trusted = device.is_some();
     let key = device.unwrap_or_else(|| format!("addr:{}:{email}", peer.0));
-    let again = |status, why: &str| {
-        render(
-            status,
-            LoginPage {
-                error: Some(why),
-                next: &next,
-                email: &email,
-            },
-        )
-    };
-    if edge.limiter.blocked(&key) {
+    if edge.limiter.blocked(&key) || (!trusted && edge.limiter.blocked_email(&email)) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed sign-ins from here; wait 15 minutes, or sign in from a browser you used before.",
         );
     }
+    let permit = tokio::time::timeout(
+        Duration::from_secs(10),
+        edge.hashing.clone().acquire_owned(),
+    )
+    .await;
+    let Ok(Ok(_permit)) = permit else {
+        return again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy checking passwords; try again in a moment.",
+        );
+    };
     let user = match edge.store.check_password(&email, &f.password).await {
         Ok(Some(u)) => u,
         Ok(None) => {
-            edge.limiter.fail(&key);
+            let mut keys = vec![key];
+            if !trusted {
+                keys.push(format!("email:{email}"));
+            }
+            edge.limiter.fail(&keys);
             return again(StatusCode::UNAUTHORIZED, "The email or password is wrong.");
         }
         Err(_) => {
@@ -291,11 +378,7 @@ pub(super) async fn login(
             "The server cannot sign you in right now; try again shortly.",
         );
     };
-    let device = catalog::tokens::hash_token(&id);
-    edge.devices
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(device.clone(), email.clone());
+    let device = device_value(&edge, &email);
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
     h.append(
@@ -325,12 +408,19 @@ pub(super) async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Some(s) = session(&edge, &headers).await {
-        if csrf_ok(&s, &f.csrf) {
-            if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-                let _ = edge.store.close_web_session(id).await;
-            }
-        }
+    // Only with the session's CSRF token: no one signs you out cross-site.
+    let Some(s) = session(&edge, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    if !csrf_ok(&s, &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "the form is stale or was not sent from this page; reload it",
+        );
+    }
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        let _ = edge.store.close_web_session(id).await;
     }
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut()

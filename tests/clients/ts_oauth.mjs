@@ -71,8 +71,11 @@ const unescape = (v) => v
 async function userApproves(url) {
   let r = await browse(url);
   if (r.status === 303 && r.headers.get('location').startsWith('/login')) {
-    const next = new URL(r.headers.get('location'), base).searchParams.get('next');
-    r = await browse(`${base}/login`, form({ email: process.env.EMAIL, password: process.env.PASSWORD, next }));
+    const login = new URL(r.headers.get('location'), base);
+    const next = login.searchParams.get('next');
+    const page = await (await browse(login)).text();
+    const pairing = unescape(page.match(/name="pairing" value="([^"]*)"/)[1]);
+    r = await browse(`${base}/login`, form({ email: process.env.EMAIL, password: process.env.PASSWORD, next, pairing }));
     if (r.status !== 303) throw new Error(`sign-in answered ${r.status}`);
     r = await browse(new URL(r.headers.get('location'), base));
   }

