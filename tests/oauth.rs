@@ -143,6 +143,20 @@ async fn sign_in_as(
     r
 }
 
+/// Registers a public client (RFC 7591) with the test redirect URI; its client id.
+async fn register(c: &reqwest::Client, base: &str) -> String {
+    let r: Value = c
+        .post(format!("{base}/oauth/register"))
+        .json(&json!({"client_name": "Test Assistant", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["client_id"].as_str().unwrap().to_string()
+}
+
 /// GET /oauth/authorize as a browser with `jar`'s cookies would.
 async fn authorize_request(
     c: &reqwest::Client,
@@ -184,18 +198,7 @@ async fn authorize(
     let base = &s.base;
     let client_id = match client_id {
         Some(id) => id.to_string(),
-        None => {
-            let r: Value = c
-                .post(format!("{base}/oauth/register"))
-                .json(&json!({"client_name": "Test Assistant", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["client_id"].as_str().unwrap().to_string()
-        }
+        None => register(c, base).await,
     };
     let (verifier, challenge) = pkce();
     let q = [
@@ -362,17 +365,8 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
     // Not signed in: the authorization page sends the browser to sign in, and back.
     let mut jar = Jar::default();
     let (_, challenge) = pkce();
-    let reg: Value = c
-        .post(format!("{base}/oauth/register"))
-        .json(&json!({"client_name": "Test Assistant", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = reg["client_id"].as_str().unwrap();
-    let r = authorize_request(&c, base, &jar, client_id, REDIRECT, &challenge, "S256").await;
+    let client_id = register(&c, base).await;
+    let r = authorize_request(&c, base, &jar, &client_id, REDIRECT, &challenge, "S256").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(r.headers()[header::LOCATION]
         .to_str()
