@@ -457,6 +457,112 @@ fn typescript_sdk_oauth_client_signs_in_refreshes_and_is_cut_off() {
     assert!(!log.contains(password), "the password reached the log");
 }
 
+/// The pages in Debian's Chromium (playwright-core): sign in, create a token and see it
+/// once, revoke it and see the endpoint refuse it, answer an OAuth client's consent; the
+/// cookies' flags and the CSRF field of every form; screenshots kept as artifacts.
+#[test]
+fn browser_signs_in_creates_and_revokes_a_token_and_consents() {
+    let Some(c) = Clients::find() else { return };
+    let chromium = std::env::var("PW_CHROMIUM")
+        .ok()
+        .or_else(|| which("chromium"))
+        .filter(|p| Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        assert!(
+            !services_required(),
+            "Debian's chromium is not installed: run scripts/install-tools"
+        );
+        return;
+    };
+    let server = Server::start();
+    let password = "a browser passphrase long enough";
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "passwd",
+            "--email",
+            "demo@pipewright.local",
+            "--data-dir",
+        ])
+        .arg(&server.data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-pages");
+    let out = run(c
+        .node_tool(180, &script("browser_pages.mjs"))
+        .arg(&server.base)
+        .env("EMAIL", "demo@pipewright.local")
+        .env("PASSWORD", password)
+        .env("PW_CHROMIUM", &chromium)
+        .env("ARTIFACTS", &artifacts)
+        .env("PW_NPM_MODULES", &c.npm_modules));
+    let v = stdout_json(&out, "Chromium");
+    assert_eq!(v["loginHasPairing"], json!(true), "{v}");
+    assert_eq!(v["afterSignIn"], json!("/apps/demo"), "{v}");
+    for cookie in v["cookies"].as_array().unwrap() {
+        assert_eq!(cookie["httpOnly"], json!(true), "{cookie}");
+        assert_eq!(cookie["secure"], json!(true), "{cookie}");
+        assert_eq!(cookie["sameSite"], json!("Lax"), "{cookie}");
+    }
+    assert!(v["cookies"].to_string().contains("pw_session"), "{v}");
+    assert_eq!(v["csrfOnEveryForm"], json!(true), "{v}");
+    assert_eq!(
+        (
+            v["tokenShown"].clone(),
+            v["tokenShownAgain"].clone(),
+            v["tokenListed"].clone()
+        ),
+        (json!(true), json!(false), json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["tokenWorks"], json!(200), "{v}");
+    assert_eq!(v["tokenListedAfterRevoke"], json!(false), "{v}");
+    assert_eq!(
+        (
+            v["revokedStatus"].clone(),
+            v["revokedWwwAuthenticate"].clone()
+        ),
+        (json!(401), json!(true)),
+        "{v}"
+    );
+    assert!(v["consentText"].as_str().unwrap().contains("Browser Test Client is requesting access to your Pipewright account demo via the MCP server"), "{v}");
+    assert_eq!(
+        (
+            v["codeReturned"].clone(),
+            v["stateReturned"].clone(),
+            v["grantListed"].clone()
+        ),
+        (json!(true), json!("s1"), json!(true)),
+        "{v}"
+    );
+    for shot in [
+        "1-sign-in",
+        "2-token-created",
+        "3-token-revoked",
+        "4-consent",
+        "5-connected-applications",
+    ] {
+        let png = artifacts.join(format!("{shot}.png"));
+        assert!(
+            std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000),
+            "no screenshot {}",
+            png.display()
+        );
+    }
+}
+
+fn which(bin: &str) -> Option<String> {
+    std::env::var("PATH")
+        .ok()?
+        .split(':')
+        .map(|d| format!("{d}/{bin}"))
+        .find(|p| Path::new(p).exists())
+}
+
 #[test]
 fn python_sdk_client_over_streamable_http_and_stdio() {
     let Some(c) = Clients::find() else { return };
