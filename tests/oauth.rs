@@ -462,6 +462,48 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the whole grant is gone");
 
+    // An expired access token is refused with the 401 that leads back to discovery; its
+    // refresh token still buys a new one. (Expiry is set in the store, as an hour passing.)
+    let f = authorize(&c, &s, &jar, Some(&f.client_id), "full").await;
+    let (_, t) = exchange(&c, &s, &f).await;
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let expired = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
+        .arg(s.data_dir.join("pipewright.db"))
+        .status()
+        .unwrap();
+    assert!(expired.success());
+    let r = c
+        .post(s.url("demo"))
+        .bearer_auth(&access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("resource_metadata="));
+    let (status, t) = token(
+        &c,
+        base,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &f.client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(
+        list_tools(&c, &s.url("demo"), t["access_token"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
+
     // Revocation (RFC 7009) cuts the client off on its next request.
     let f = authorize(&c, &s, &jar, Some(&f.client_id), "full").await;
     let (_, t) = exchange(&c, &s, &f).await;
