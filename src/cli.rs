@@ -124,6 +124,10 @@ enum TokenCommand {
         /// The token sees and may call only these tools (comma-separated names).
         #[arg(long, value_delimiter = ',')]
         tools: Option<Vec<String>>,
+        /// The token sees and may use only these connections (comma-separated ids); a
+        /// package that uses another is refused.
+        #[arg(long, value_delimiter = ',')]
+        connections: Option<Vec<i64>>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -304,11 +308,12 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             expires_in,
             read_only,
             tools,
+            connections,
             store,
         } => {
             let scopes = catalog::access::Scopes {
                 tools: tools.map(|t| checked_tools(&t)).transpose()?,
-                ..Default::default()
+                connections,
             };
             let cfg = load_config(&store, Overrides::default())?;
             let (store, _) = open_store(&cfg).await?;

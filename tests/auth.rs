@@ -283,6 +283,91 @@ async fn tool_scoped_token_lists_and_calls_only_its_tools() {
     );
 }
 
+/// A token limited to some connections sees only those, is told the others do not exist,
+/// and is refused any package that uses one of them.
+#[tokio::test]
+async fn connection_scoped_token_sees_and_uses_only_its_connections() {
+    let mut s = Server::start();
+    let mut full = Session::open(&s.url("demo"), &s.demo_token()).await;
+    let shop = support::connection_id(&mut full, "shop-db").await;
+    let files = support::connection_id(&mut full, "sample-files").await;
+    let all = full.ok("list_connections", json!({"limit": 100})).await;
+    assert!(all["total"].as_i64().unwrap() >= 2);
+    let limited = s.token(&[
+        "--account",
+        "demo",
+        "--name",
+        "shop only",
+        "--connections",
+        &shop.to_string(),
+    ]);
+    let mut c = Session::open(&s.url("demo"), &limited).await;
+    let list = c.ok("list_connections", json!({"limit": 100})).await;
+    let ids: Vec<i64> = list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        (ids, list["total"].clone()),
+        (vec![shop], json!(1)),
+        "{list}"
+    );
+    c.ok("get_connection", json!({"connection_id": shop})).await;
+    for (tool, args) in [
+        ("get_connection", json!({"connection_id": files})),
+        ("test_connection", json!({"connection_id": files})),
+        (
+            "discover_file_schema",
+            json!({"connection_id": files, "path": "customers.csv"}),
+        ),
+    ] {
+        let e = c.err(tool, args).await;
+        assert_eq!(
+            (e["code"].clone(), e["field"].clone()),
+            (json!("not_found"), json!("connection_id")),
+            "{tool}: {e}"
+        );
+    }
+    let hits = c.ok("search_all", json!({"query": "sample"})).await;
+    assert!(!hits.to_string().contains("sample-files"), "{hits}");
+    // The demo's packages read more than shop-db: those are refused by name of the scope.
+    let pkgs = full.ok("list_packages", json!({"limit": 100})).await;
+    let mut refused = 0;
+    for p in pkgs["packages"].as_array().unwrap() {
+        let r = c
+            .call("validate_package", json!({"package_id": p["id"]}))
+            .await;
+        if r.to_string().contains("outside this token's scopes") {
+            assert_eq!(r["isError"], json!(true), "{r}");
+            refused += 1;
+        }
+    }
+    assert!(
+        refused > 0,
+        "the demo has packages reading other connections"
+    );
+
+    let err = cli_err(
+        &s.data_dir,
+        &[
+            "token",
+            "create",
+            "--account",
+            "demo",
+            "--name",
+            "x",
+            "--connections",
+            "999999",
+        ],
+    );
+    assert!(
+        err.contains("999999") && err.contains("connection"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn read_only_server_hides_mutating_tools_from_every_token() {
     let mut s = Server::start_with(Options {

@@ -71,6 +71,11 @@ impl Scopes {
             .as_ref()
             .is_none_or(|t| t.iter().any(|x| x == name))
     }
+
+    /// Whether a connection may be seen and used through this credential.
+    pub fn allows_connection(&self, id: i64) -> bool {
+        self.connections.as_ref().is_none_or(|c| c.contains(&id))
+    }
 }
 
 /// `last_used_at` is refreshed at most this often per token, to keep reads off the write path.

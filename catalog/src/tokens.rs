@@ -78,6 +78,22 @@ impl Store {
                 "name between 1 and 200 tools, or leave the token unlimited",
             ));
         }
+        if let Some(ids) = &scopes.connections {
+            if ids.is_empty() || ids.len() > 1000 {
+                return Err(CatalogError::invalid(
+                    "connections",
+                    "name between 1 and 1000 connections, or leave the token unlimited",
+                ));
+            }
+            for &id in ids {
+                self.connection(t.account_id, id).await.map_err(|_| {
+                    CatalogError::invalid(
+                        "connections",
+                        format!("the account has no connection {id}; `pipewright connection list` shows them"),
+                    )
+                })?;
+            }
+        }
         if t.name.trim().is_empty() || t.name.len() > 200 {
             return Err(CatalogError::invalid(
                 "name",

@@ -18,6 +18,7 @@ pub mod error;
 pub mod jsonrpc;
 pub mod registry;
 pub mod schema;
+pub mod scope;
 pub mod server;
 pub mod stdio_guard;
 pub mod tools;

@@ -176,7 +176,13 @@ impl ServerHandler for PipewrightServer {
                 principal: principal.clone(),
                 connections: self.shared.connections.clone(),
             };
-            spec.call(ctx, args).await
+            match crate::scope::check(&ctx, &args).await {
+                Err(e) => Err(e),
+                Ok(()) => spec.call(ctx.clone(), args).await.map(|mut v| {
+                    crate::scope::filter(&ctx, name, &mut v);
+                    v
+                }),
+            }
         };
         let elapsed = started.elapsed();
         let outcome = match &result {
