@@ -349,6 +349,46 @@ async fn connection_scoped_token_sees_and_uses_only_its_connections() {
         "the demo has packages reading other connections"
     );
 
+    // Another bucket through an allowed connection is another store: refused.
+    let e = c
+        .err(
+            "discover_file_schema",
+            json!({"connection_id": shop, "path": "x.csv", "bucket": "elsewhere"}),
+        )
+        .await;
+    assert_eq!(
+        (e["code"].clone(), e["field"].clone()),
+        (json!("forbidden"), json!("bucket")),
+        "{e}"
+    );
+    // A package that used the files connection once and no longer does: its old version
+    // can be neither read nor restored through the scope.
+    let made = full
+        .ok(
+            "create_package",
+            json!({"name": "once read files", "flow_type": "dataflow", "components": [
+                {"cloud_storage_source_component": {"name": "src", "connection_id": files, "path": "customers.csv"}},
+                {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "t", "operation": "append"}}
+            ], "edges": []}),
+        )
+        .await;
+    let pid = made["package_id"].as_i64().unwrap();
+    full.ok(
+        "remove_package_components",
+        json!({"package_id": pid, "component_names": ["src"]}),
+    )
+    .await;
+    c.ok("get_package", json!({"package_id": pid})).await;
+    for (tool, args) in [
+        (
+            "get_package_version",
+            json!({"package_id": pid, "version": 1}),
+        ),
+        ("revert_package", json!({"package_id": pid, "version": 1})),
+    ] {
+        let e = c.err(tool, args).await;
+        assert_eq!(e["code"], json!("forbidden"), "{tool}: {e}");
+    }
     let err = cli_err(
         &s.data_dir,
         &[

@@ -1,16 +1,34 @@
 //! What a credential limited to some connections may reach, checked in one place before
-//! any tool runs: every `connection_id` in the arguments, and every connection used by the
-//! package an argument names (directly, or through a schedule or a run). A connection
-//! outside the scope answers as if it did not exist; a package that uses one is refused.
-//! Lists of connections (and search hits) leave the others out.
+//! any tool runs: every `connection_id` in the arguments, every connection used by the
+//! package an argument names (directly, or through a schedule or a run), by the package
+//! version it names (revert, an old version) and by the version a run ran. A connection
+//! outside the scope answers as if it did not exist; a package that uses one is refused; a
+//! bucket other than the connection's is refused. Lists of connections, search hits and
+//! audit events about connections leave the others out.
+//!
+//! What this does not cover (README says so): a run queued through the scope whose package
+//! a full-scope user points at another connection before a worker claims it; names and
+//! errors of other packages in `list_packages`, `list_runs` and `list_schedules`; and a
+//! query that reaches another database on the same server as an allowed connection.
 
 use serde_json::Value;
+
+use catalog::CatalogError;
 
 use crate::{
     context::ToolContext,
     error::{ErrorCode, ToolError},
-    tools::lookup,
 };
+
+/// A lookup's result for the guard: a missing object is the tool's own "not found" to
+/// tell (it checks the account too); any other failure stops the call.
+fn found<T>(r: Result<T, CatalogError>) -> Result<Option<T>, ToolError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(CatalogError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// Every number under a `connection_id` key, at any depth.
 fn connection_ids(v: &Value, out: &mut Vec<i64>) {
@@ -30,27 +48,27 @@ fn connection_ids(v: &Value, out: &mut Vec<i64>) {
     }
 }
 
-/// The package an argument names, directly or through a schedule or a run.
-async fn named_package(ctx: &ToolContext, args: &Value) -> Result<Option<i64>, ToolError> {
+/// The package an argument names (directly, or through a schedule or a run) and the
+/// versions of it that matter: the one named (`version`) and the one a run ran.
+async fn named_package(
+    ctx: &ToolContext,
+    args: &Value,
+) -> Result<Option<(i64, Vec<i64>)>, ToolError> {
     let id = |k: &str| args.get(k).and_then(Value::as_i64);
+    let mut versions: Vec<i64> = id("version").into_iter().collect();
     if let Some(p) = id("package_id") {
-        return Ok(Some(p));
+        return Ok(Some((p, versions)));
     }
     if let Some(s) = id("schedule_id") {
-        return Ok(ctx
-            .store
-            .schedule(ctx.account_id(), s)
-            .await
-            .ok()
-            .map(|s| s.package_id));
+        let s = found(ctx.store.schedule(ctx.account_id(), s).await)?;
+        return Ok(s.map(|s| (s.package_id, versions)));
     }
     if let Some(r) = id("run_id") {
-        return Ok(ctx
-            .store
-            .get_run(ctx.account_id(), r, 0)
-            .await
-            .ok()
-            .map(|r| r.summary.package_id));
+        let r = found(ctx.store.get_run(ctx.account_id(), r, 0).await)?;
+        return Ok(r.map(|r| {
+            versions.extend(r.package_version);
+            (r.summary.package_id, versions)
+        }));
     }
     Ok(None)
 }
@@ -70,15 +88,32 @@ pub async fn check(ctx: &ToolContext, args: &Value) -> Result<(), ToolError> {
             "list_connections shows the connections this token may use",
         ));
     }
-    let Some(package) = named_package(ctx, args).await? else {
+    // Another bucket through an allowed connection's credentials is another store.
+    if args.get("bucket").is_some_and(|b| !b.is_null()) {
+        return Err(ToolError::new(
+            ErrorCode::Forbidden,
+            "this token is limited to some connections: it reads only each connection's own bucket",
+        )
+        .with_field("bucket")
+        .with_hint("leave out `bucket`"));
+    }
+    let Some((package, versions)) = named_package(ctx, args).await? else {
         return Ok(());
     };
-    // A package this account does not have is the tool's own "not found" to tell.
-    let Ok(p) = lookup::package(ctx, package).await else {
+    let Some(p) = found(ctx.store.package(ctx.account_id(), package).await)? else {
         return Ok(());
     };
     let mut used = Vec::new();
     connection_ids(&p.data_flow_json, &mut used);
+    for v in versions {
+        if let Some(old) = found(
+            ctx.store
+                .package_version(ctx.account_id(), package, v)
+                .await,
+        )? {
+            connection_ids(&old.data_flow_json, &mut used);
+        }
+    }
     if used.iter().any(|id| !allowed.contains(id)) {
         return Err(ToolError::new(
             ErrorCode::Forbidden,
@@ -105,6 +140,14 @@ pub fn filter(ctx: &ToolContext, tool: &str, v: &mut Value) {
                 list.retain(|c| keep(c, "id"));
                 let shown = list.len();
                 v["total"] = Value::from(shown);
+            }
+        }
+        "list_audit_events" => {
+            if let Some(list) = v.get_mut("audit_events").and_then(Value::as_array_mut) {
+                list.retain(|e| {
+                    e.get("target_type").and_then(Value::as_str) != Some("connection")
+                        || keep(e, "target_id")
+                });
             }
         }
         "search_all" => {
