@@ -46,6 +46,12 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Bridge stdio to a remote Pipewright MCP endpoint (token from PIPEWRIGHT_TOKEN), for
+    /// clients that speak only stdio.
+    Connect {
+        /// The endpoint, e.g. https://pipewright.example.com/acme/api/mcp
+        url: String,
+    },
     /// Run a worker alone: take queued runs (of one cluster, or all) from the store and
     /// execute them, until stopped (SIGTERM or Ctrl-C).
     Worker {
@@ -263,6 +269,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::logging::init(cfg.log_format == "json");
             crate::http::serve(cfg, args.demo, args.conformance_fixtures).await
         }
+        Command::Connect { url } => crate::connect::run(url).await,
         Command::Stdio { account, store } => {
             let cfg = load_config(&store, Overrides::default())?;
             crate::logging::init(cfg.log_format == "json");

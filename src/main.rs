@@ -5,6 +5,7 @@
 mod app;
 mod cli;
 mod config;
+mod connect;
 mod connection_cmd;
 mod demo;
 mod duration;

@@ -592,6 +592,15 @@ fn python_sdk_client_over_streamable_http_and_stdio() {
         .env("TOKEN", &token));
     check(&stdout_json(&out, "Python SDK over HTTP"), "http");
 
+    // The same client through `pipewright connect`, the native stdio bridge to the endpoint.
+    let out = run(python()
+        .args(["stdio", BIN, "connect", &server.url("demo")])
+        .env("PIPEWRIGHT_TOKEN", &token));
+    check(
+        &stdout_json(&out, "Python SDK over stdio through pipewright connect"),
+        "connect",
+    );
+
     let out = run(python()
         .args(["stdio", BIN, "stdio", "--account", "demo", "--data-dir"])
         .arg(&server.data_dir)

@@ -216,3 +216,58 @@ fn stdio_without_a_token_says_what_to_do() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unauthorized"));
 }
+
+/// `pipewright connect`: a refused token becomes a JSON-RPC error naming the refusal for
+/// the request that met it (never echoing the token), and a missing token stops it at once.
+#[test]
+fn connect_bridge_reports_refusals_without_the_token() {
+    let s = Server::start();
+    let bogus = "pwt_not_a_real_token_but_secret_looking_0123456789";
+    let mut child = Command::new(BIN)
+        .args(["connect", &s.url("demo")])
+        .env("PIPEWRIGHT_TOKEN", bogus)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    )
+    .unwrap();
+    writeln!(stdin, "not json").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["id"], json!(1));
+    assert!(
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 401"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1]["error"]["code"], json!(-32700));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains(bogus) && !stderr.contains(bogus),
+        "the token was printed"
+    );
+
+    let out = Command::new(BIN)
+        .args(["connect", &s.url("demo")])
+        .env_remove("PIPEWRIGHT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PIPEWRIGHT_TOKEN"));
+}
