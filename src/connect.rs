@@ -19,6 +19,8 @@ use tokio::{
 
 /// A stdin line longer than this is refused (the server's own body limit is 4 MiB).
 const MAX_LINE: usize = 4 * 1024 * 1024;
+/// Requests in flight at once; more wait for one to finish.
+const MAX_IN_FLIGHT: usize = 64;
 /// A request that has not begun to answer by then gets an error (a tool's own deadline
 /// is shorter; this only catches a server that stopped answering).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(600);
@@ -101,6 +103,10 @@ impl Bridge {
         if status == reqwest::StatusCode::ACCEPTED {
             return;
         }
+        // An expired session: the client's next initialize starts a new one.
+        if status == reqwest::StatusCode::NOT_FOUND {
+            *self.session.lock().await = None;
+        }
         let sse = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -171,6 +177,10 @@ impl Bridge {
                 }
             }
         }
+        // A stream that ends without the blank line after its last event.
+        if let Ok(v) = serde_json::from_str::<Value>(&data) {
+            self.write(&v).await;
+        }
     }
 
     async fn remember_protocol(&self, is_initialize: bool, v: &Value) {
@@ -236,6 +246,9 @@ pub async fn run(url: String) -> anyhow::Result<()> {
         if msg.get("method").and_then(Value::as_str) == Some("initialize") {
             bridge.forward(msg).await;
         } else {
+            if pending.len() >= MAX_IN_FLIGHT {
+                pending.join_next().await;
+            }
             let b = bridge.clone();
             pending.spawn(async move { b.forward(msg).await });
         }
