@@ -62,21 +62,26 @@ try {
   out.revokedWwwAuthenticate = refused.headers.get('www-authenticate')?.startsWith('Bearer resource_metadata=') ?? false;
 
   // The consent screen of an OAuth client, answered in the browser.
-  const redirect = 'http://127.0.0.1:45455/callback';
+  // The client's loopback redirect: a real listener on a free port, as a native client
+  // runs; only the callback counts (the browser also asks it for a favicon).
+  let landed = null;
+  const callback = http.createServer((req, res) => {
+    if (req.url.startsWith('/callback')) landed = `http://127.0.0.1${req.url}`;
+    res.end('ok');
+  });
+  await new Promise((ok) => callback.listen(0, '127.0.0.1', ok));
+  const port = callback.address().port;
+  const redirect = `http://127.0.0.1:${port}/callback`;
   const reg = await (await fetch(`${base}/oauth/register`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ client_name: 'Browser Test Client', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }),
   })).json();
   const challenge = 'bsWAifRm-68VmnvxMsA7-UC_nVyoxP7klSgqm-2Vj7o';
   const q = new URLSearchParams({ response_type: 'code', client_id: reg.client_id, redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state: 's1', resource: `${base}/demo/api/mcp` });
-  // The client's loopback redirect: a real listener, as a native client would run.
-  let landed = null;
-  const callback = http.createServer((req, res) => { landed = `http://127.0.0.1:45455${req.url}`; res.end('ok'); });
-  await new Promise((ok) => callback.listen(45455, '127.0.0.1', ok));
   await page.goto(`${base}/oauth/authorize?${q}`);
   out.consentText = (await page.locator('main p').first().textContent())?.replace(/\s+/g, ' ').trim();
   await page.screenshot({ path: `${shots}/4-consent.png` });
-  await Promise.all([page.waitForURL(/127\.0\.0\.1:45455/), page.click('button[value="allow"]')]);
+  await Promise.all([page.waitForURL((u) => u.port === String(port)), page.click('button[value="allow"]')]);
   callback.close();
   const back = new URL(landed);
   out.codeReturned = /^pwa_/.test(back.searchParams.get('code') ?? '');
