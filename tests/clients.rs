@@ -413,21 +413,7 @@ fn typescript_sdk_oauth_client_signs_in_refreshes_and_is_cut_off() {
     let Some(c) = Clients::find() else { return };
     let server = Server::start();
     let password = "an e2e passphrase that is long enough";
-    let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "passwd",
-            "--email",
-            "demo@pipewright.local",
-            "--data-dir",
-        ])
-        .arg(&server.data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
+    server.set_password("demo@pipewright.local", password);
     let out = run(c
         .node_tool(120, &script("ts_oauth.mjs"))
         .arg(server.url("demo"))
@@ -476,21 +462,7 @@ fn browser_signs_in_creates_and_revokes_a_token_and_consents() {
     };
     let server = Server::start();
     let password = "a browser passphrase long enough";
-    let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "passwd",
-            "--email",
-            "demo@pipewright.local",
-            "--data-dir",
-        ])
-        .arg(&server.data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
+    server.set_password("demo@pipewright.local", password);
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-pages");
     let out = run(c
         .node_tool(180, &script("browser_pages.mjs"))

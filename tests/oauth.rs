@@ -7,17 +7,13 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use reqwest::{header, redirect::Policy, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use support::{cli, Options, Server, BIN};
+use support::{cli, Options, Server};
 
 const PASSWORD: &str = "correct horse battery staple";
 const REDIRECT: &str = "http://127.0.0.1:1/callback";
@@ -30,31 +26,12 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn set_password(s: &Server, email: &str) {
-    let mut child = Command::new(BIN)
-        .args(["user", "passwd", "--email", email, "--data-dir"])
-        .arg(&s.data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
-}
-
 fn start() -> Server {
     let s = Server::start_with(Options {
         env: &[("PIPEWRIGHT_OAUTH_LOOPBACK_METADATA", "true")],
         ..Options::default()
     });
-    set_password(&s, "demo@pipewright.local");
+    s.set_password("demo@pipewright.local", PASSWORD);
     s
 }
 

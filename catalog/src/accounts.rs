@@ -243,6 +243,18 @@ impl Store {
         .transpose()
     }
 
+    /// The accounts a user belongs to, oldest first.
+    pub async fn accounts_of(&self, user_id: i64) -> Result<Vec<Account>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE id IN \
+             (SELECT account_id FROM memberships WHERE user_id = $1) ORDER BY id"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from).collect()
+    }
+
     pub async fn is_member(&self, account_id: i64, user_id: i64) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT user_id FROM memberships WHERE account_id = $1 AND user_id = $2",

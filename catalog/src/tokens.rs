@@ -39,7 +39,7 @@ fn mint() -> String {
 }
 
 /// 256 random bits, URL-safe, after a prefix that says what the secret is for.
-pub(crate) fn mint_secret(prefix: &str) -> String {
+pub fn mint_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))

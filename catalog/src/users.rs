@@ -167,16 +167,4 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// The accounts a user belongs to, for the pages.
-    pub async fn accounts_of(&self, user_id: i64) -> Result<Vec<crate::accounts::Account>> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.subdomain, a.name, a.mcp_enabled, a.read_only FROM accounts a \
-             JOIN memberships m ON m.account_id = a.id WHERE m.user_id = $1 ORDER BY a.id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::accounts::account_from).collect()
-    }
 }

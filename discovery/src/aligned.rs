@@ -58,13 +58,11 @@ impl Columns {
     }
 }
 
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['\n', '\r']).filter(|l| !l.trim().is_empty())
-}
-
 /// The columns of `head` when it is a table aligned with spaces.
 pub fn detect(head: &str) -> Option<Columns> {
-    let lines: Vec<&str> = lines(head).take(LINES).collect();
+    let lines: Vec<&str> = crate::records::nonblank_lines(head, None)
+        .take(LINES)
+        .collect();
     if lines.len() < 3 || lines.iter().any(|l| l.contains('\t')) {
         return None;
     }

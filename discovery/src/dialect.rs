@@ -101,13 +101,10 @@ fn may_delimit(c: char) -> bool {
             || c.is_control() && c != '\t')
 }
 
-/// The text's lines (records, when a character ends them), blank ones aside.
+/// The text's lines (records, when the record separator ends them), blank ones aside.
 fn lines(text: &str, record: RecordDelimiter) -> impl Iterator<Item = &str> {
-    let ends: &[char] = match record {
-        RecordDelimiter::Char(RECORD_SEPARATOR) => &[RECORD_SEPARATOR, '\n', '\r'],
-        _ => &['\n', '\r'],
-    };
-    text.split(ends).filter(|l| !l.trim().is_empty())
+    let extra = (record == RecordDelimiter::Char(RECORD_SEPARATOR)).then_some(RECORD_SEPARATOR);
+    crate::records::nonblank_lines(text, extra)
 }
 
 /// Delimiter candidates, most regular first: per line, how often each character occurs;

@@ -37,6 +37,13 @@ pub struct Dialect {
     pub aligned: Option<crate::aligned::Columns>,
 }
 
+/// The text's non-blank lines, split also at `extra` (a record separator): a cheap view for
+/// the guesses made before any parse (one column, aligned tables, delimiter candidates).
+pub fn nonblank_lines(text: &str, extra: Option<char>) -> impl Iterator<Item = &str> {
+    text.split(move |c: char| c == '\n' || c == '\r' || Some(c) == extra)
+        .filter(|l| !l.trim().is_empty())
+}
+
 /// Fields parsed at most over all records: a sample of empty fields (`,,,,`) must not
 /// cost a `String` per byte.
 pub const MAX_CELLS: usize = 2_000_000;

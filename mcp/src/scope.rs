@@ -75,12 +75,13 @@ async fn named_package(
 
 /// Refuses a call that would reach a connection outside the credential's scope.
 pub async fn check(ctx: &ToolContext, args: &Value) -> Result<(), ToolError> {
-    let Some(allowed) = ctx.principal.credential.scopes.connections.clone() else {
+    let scopes = &ctx.principal.credential.scopes;
+    if scopes.connections.is_none() {
         return Ok(());
-    };
+    }
     let mut ids = Vec::new();
     connection_ids(args, &mut ids);
-    if let Some(id) = ids.into_iter().find(|id| !allowed.contains(id)) {
+    if let Some(id) = ids.into_iter().find(|&id| !scopes.allows_connection(id)) {
         return Err(ToolError::not_found(
             "connection_id",
             "connection",
@@ -114,7 +115,7 @@ pub async fn check(ctx: &ToolContext, args: &Value) -> Result<(), ToolError> {
             connection_ids(&old.data_flow_json, &mut used);
         }
     }
-    if used.iter().any(|id| !allowed.contains(id)) {
+    if used.iter().any(|&id| !scopes.allows_connection(id)) {
         return Err(ToolError::new(
             ErrorCode::Forbidden,
             format!("package {package} uses connections outside this token's scopes"),
@@ -126,13 +127,14 @@ pub async fn check(ctx: &ToolContext, args: &Value) -> Result<(), ToolError> {
 
 /// Leaves connections outside the scope out of a tool's answer.
 pub fn filter(ctx: &ToolContext, tool: &str, v: &mut Value) {
-    let Some(allowed) = &ctx.principal.credential.scopes.connections else {
+    let scopes = &ctx.principal.credential.scopes;
+    if scopes.connections.is_none() {
         return;
-    };
+    }
     let keep = |item: &Value, key: &str| {
         item.get(key)
             .and_then(Value::as_i64)
-            .is_none_or(|id| allowed.contains(&id))
+            .is_none_or(|id| scopes.allows_connection(id))
     };
     match tool {
         "list_connections" => {

@@ -45,7 +45,7 @@ struct Edge {
     body_timeout: Duration,
     limiter: Arc<pages::Limiter>,
     /// Signs device cookies (derived from the master key: the same on every replica).
-    device_key: [u8; 32],
+    device_key: Arc<str>,
     /// Password checks at once.
     hashing: Arc<tokio::sync::Semaphore>,
     secure_cookies: bool,
@@ -216,7 +216,10 @@ fn router(
         sessions: sessions.clone(),
         body_timeout: Duration::from_secs(cfg.body_timeout_secs.max(1)),
         limiter: Arc::default(),
-        device_key: shared.sealer.derive("device cookies"),
+        device_key: catalog::tokens::hash_token(&String::from_utf8_lossy(
+            &shared.sealer.derive("device cookies"),
+        ))
+        .into(),
         hashing: Arc::new(tokio::sync::Semaphore::new(pages::HASHING_AT_ONCE)),
         secure_cookies: secure_cookies(&public_uri),
         allow_loopback_metadata: cfg.oauth_loopback_metadata,

@@ -265,7 +265,7 @@ fn login_form(
     next: &str,
     email: &str,
 ) -> Response {
-    let pairing = catalog::tokens::hash_token(&format!("{}", rand::random::<u128>()));
+    let pairing = catalog::tokens::mint_secret("");
     let mut resp = render(
         status,
         LoginPage {
@@ -291,9 +291,30 @@ pub(super) async fn login_page(State(edge): State<Edge>, Query(q): Query<LoginQu
 fn device_value(edge: &Edge, email: &str) -> String {
     catalog::tokens::hash_token(&format!(
         "{}:{}",
-        catalog::tokens::hash_token(&String::from_utf8_lossy(&edge.device_key)),
+        edge.device_key,
         catalog::tokens::hash_token(email)
     ))
+}
+
+/// The account by subdomain, if the signed-in user belongs to it; else the page to show.
+async fn member_account(
+    edge: &Edge,
+    s: &WebSession,
+    account: &str,
+) -> Result<catalog::accounts::Account, Box<Response>> {
+    let acct = edge
+        .store
+        .accounts_of(s.user.id)
+        .await
+        .ok()
+        .and_then(|v| v.into_iter().find(|a| a.subdomain == account));
+    acct.ok_or_else(|| {
+        Box::new(message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "You are not a member of this account.",
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -474,23 +495,10 @@ pub(super) async fn apps_home(State(edge): State<Edge>, headers: HeaderMap) -> R
 async fn apps_render(
     edge: &Edge,
     s: &WebSession,
-    account: &str,
+    acct: &catalog::accounts::Account,
     new_token: Option<String>,
     error: Option<&str>,
 ) -> Response {
-    let Some(acct) = edge
-        .store
-        .accounts_of(s.user.id)
-        .await
-        .ok()
-        .and_then(|v| v.into_iter().find(|a| a.subdomain == account))
-    else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "You are not a member of this account.",
-        );
-    };
     let (Ok(tokens), Ok(grants)) = (
         edge.store.list_tokens(acct.id).await,
         edge.store.grants_of(acct.id, s.user.id).await,
@@ -557,7 +565,10 @@ pub(super) async fn apps(
     let Some(s) = session(&edge, &headers).await else {
         return Redirect::to(&format!("/login?next=/apps/{account}")).into_response();
     };
-    apps_render(&edge, &s, &account, None, None).await
+    match member_account(&edge, &s, &account).await {
+        Ok(acct) => apps_render(&edge, &s, &acct, None, None).await,
+        Err(r) => *r,
+    }
 }
 
 /// A form posted by a signed-in member of `account`, with the session's CSRF token.
@@ -577,20 +588,8 @@ async fn member_form(
             "the form is stale or was not sent from this page; reload it",
         )));
     }
-    let acct = edge
-        .store
-        .accounts_of(s.user.id)
-        .await
-        .ok()
-        .and_then(|v| v.into_iter().find(|a| a.subdomain == account));
-    match acct {
-        Some(a) => Ok((s, a)),
-        None => Err(Box::new(message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "You are not a member of this account.",
-        ))),
-    }
+    let acct = member_account(edge, &s, account).await?;
+    Ok((s, acct))
 }
 
 #[derive(Deserialize)]
@@ -624,9 +623,9 @@ pub(super) async fn create_token(
         })
         .await;
     match made {
-        Ok((_, secret)) => apps_render(&edge, &s, &account, Some(secret), None).await,
+        Ok((_, secret)) => apps_render(&edge, &s, &acct, Some(secret), None).await,
         Err(catalog::CatalogError::InvalidArgument { message, .. }) => {
-            apps_render(&edge, &s, &account, None, Some(&message)).await
+            apps_render(&edge, &s, &acct, None, Some(&message)).await
         }
         Err(_) => message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -676,7 +675,7 @@ pub(super) async fn revoke(
             apps_render(
                 &edge,
                 &s,
-                &account,
+                &acct,
                 None,
                 Some("That application is not yours or no longer exists."),
             )

@@ -191,6 +191,28 @@ impl Server {
         format!("{}/{account}/api/mcp", self.base)
     }
 
+    /// Sets a user's sign-in password with the CLI, giving it on stdin as an admin would;
+    /// the CLI never prints it back.
+    pub fn set_password(&self, email: &str, password: &str) {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .args(["user", "passwd", "--email", email, "--data-dir"])
+            .arg(&self.data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run pipewright user passwd");
+        writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write the password");
+        let out = child.wait_with_output().expect("pipewright user passwd");
+        assert!(
+            out.status.success(),
+            "pipewright user passwd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
+    }
+
     pub fn token(&self, args: &[&str]) -> String {
         let mut a = vec!["token", "create"];
         a.extend_from_slice(args);
