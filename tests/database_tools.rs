@@ -7,7 +7,7 @@ mod hostile;
 mod support;
 
 use serde_json::{json, Value};
-use support::{cli, connection_id, demo, Server};
+use support::{connection_id, demo, Server};
 
 #[tokio::test]
 async fn preview_the_shop_orders_with_a_filter() {
@@ -221,36 +221,15 @@ const HOSTILE_PW: &str = "Hostile-LEAKCHECK-pw/7";
 /// Adds a PostgreSQL connection with `tls_mode=prefer` on the demo account, to a server on
 /// loopback `port`, with `HOSTILE_PW` sealed as its password; returns its id.
 fn add_prefer_postgres(s: &Server, name: &str, port: u16, extra: &[&str]) -> i64 {
-    let pw = s.data_dir.join(format!("{name}.pw"));
-    std::fs::write(&pw, HOSTILE_PW).unwrap();
-    let port = format!("port={port}");
-    let secret = format!("password={}", pw.display());
-    let mut args = vec![
-        "connection",
-        "add",
-        "--account",
-        "demo",
-        "--name",
-        name,
-        "--type",
-        "postgres",
-        "--set",
-        "host=127.0.0.1",
-        "--set",
-        &port,
-        "--set",
-        "database=shop",
-        "--set",
-        "user=etl",
-        "--set",
-        "tls_mode=prefer",
-        "--secret-file",
-        &secret,
+    let mut sets: Vec<String> = vec![
+        "host=127.0.0.1".into(),
+        format!("port={port}"),
+        "database=shop".into(),
+        "user=etl".into(),
+        "tls_mode=prefer".into(),
     ];
-    for e in extra {
-        args.extend(["--set", e]);
-    }
-    cli(&s.data_dir, &args).trim().parse().unwrap()
+    sets.extend(extra.iter().map(|e| e.to_string()));
+    support::databases::connection(s, name, "postgres", &sets, &[("password", HOSTILE_PW)])
 }
 
 /// test_connection, discover_schema (with a table) and preview_data on `id`: every answer.
