@@ -46,11 +46,15 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Bridge stdio to a remote Pipewright MCP endpoint (token from PIPEWRIGHT_TOKEN), for
-    /// clients that speak only stdio.
+    /// Bridge stdio to a remote Pipewright MCP endpoint, for clients that speak only stdio:
+    /// with the token in PIPEWRIGHT_TOKEN, or else its own OAuth sign-in in the browser
+    /// (kept in the user's config directory, mode 0600, and refreshed).
     Connect {
         /// The endpoint, e.g. https://pipewright.example.com/acme/api/mcp
         url: String,
+        /// Forget (and revoke) the sign-in kept for this endpoint, then exit.
+        #[arg(long)]
+        sign_out: bool,
     },
     /// Run a worker alone: take queued runs (of one cluster, or all) from the store and
     /// execute them, until stopped (SIGTERM or Ctrl-C).
@@ -269,7 +273,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::logging::init(cfg.log_format == "json");
             crate::http::serve(cfg, args.demo, args.conformance_fixtures).await
         }
-        Command::Connect { url } => crate::connect::run(url).await,
+        Command::Connect { url, sign_out } => crate::connect::run(url, sign_out).await,
         Command::Stdio { account, store } => {
             let cfg = load_config(&store, Overrides::default())?;
             crate::logging::init(cfg.log_format == "json");

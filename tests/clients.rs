@@ -262,6 +262,314 @@ fn conformance_suite_passes_every_scenario_that_applies() {
     assert!(server.logs().contains("listening"));
 }
 
+/// The conformance suite's client scenarios, with `pipewright connect` as the client under
+/// test (driven over stdio by the official Python SDK, `tests/clients/connect_client.py`):
+/// every scenario of 2025-03-26, 2025-06-18 and 2025-11-25 (the OAuth ones: metadata
+/// discovery in four layouts, Client ID Metadata Documents, scope selection and step-up,
+/// the retry limit, the three token-endpoint authentications, a pre-registered client, the
+/// 2025-03-26 fallbacks) and the drafts, plus `initialize`, `tools_call` and `sse-retry`.
+/// Those that do not apply are listed, with why, in conformance-not-applicable.yml; the
+/// suite fails on any other failure or warning, and on a listed one that passes.
+#[test]
+fn conformance_client_scenarios_pass_with_pipewright_connect() {
+    let Some(c) = Clients::find() else { return };
+    let suite = c
+        .npm_modules
+        .join("@modelcontextprotocol/conformance/dist/index.js");
+    let results = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} {}",
+        c.python.display(),
+        script("connect_client.py").display()
+    );
+    // Every client scenario the suite lists, less those listed as not applicable (which
+    // must still be listed by the suite, so the list cannot go stale). One at a time: run
+    // together on two cores, `sse-retry`'s 200 ms tolerance measures the machine's load.
+    let listed = run(c.node_tool(60, &suite).args(["list", "--client"]));
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    let scenarios: Vec<&str> = listed
+        .split("Client scenarios")
+        .nth(1)
+        .expect("the suite lists client scenarios")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let yml = std::fs::read_to_string(script("conformance-not-applicable.yml")).unwrap();
+    let not_applicable: Vec<&str> = yml
+        .split("\nclient:")
+        .nth(1)
+        .expect("a client: list")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .collect();
+    for n in &not_applicable {
+        assert!(
+            scenarios.contains(n),
+            "{n} is listed as not applicable but the suite has no such scenario"
+        );
+    }
+    let mut failed = Vec::new();
+    for scenario in scenarios.iter().filter(|s| !not_applicable.contains(s)) {
+        let out = run(c
+            .node_tool(120, &suite)
+            .arg("client")
+            .args(["--scenario", scenario])
+            .arg("--command")
+            .arg(&command)
+            .arg("-o")
+            .arg(results.path())
+            .env("PIPEWRIGHT_BIN", BIN));
+        if !out.status.success() {
+            failed.push(format!(
+                "{scenario}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "conformance client scenarios failed:\n{}",
+        failed.join("\n")
+    );
+    // Every scenario that applies ran and passed each of its checks (read from the
+    // suite's own results, so a scenario that silently ran nothing fails here).
+    // (`auth/x` scenarios are kept under `auth/`.)
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(results.path()).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.join("checks.json").exists() {
+            dirs.push(dir);
+        } else {
+            dirs.extend(std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    let mut seen = Vec::new();
+    for dir in dirs {
+        let name = dir
+            .strip_prefix(results.path())
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let checks: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("checks.json")).unwrap())
+                .unwrap();
+        // What connect printed (the driver's stderr holds it) has none of the secrets the
+        // scenario handed out: client secrets and access tokens.
+        let stderr = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
+        for secret in [
+            "pre-registered-secret",
+            "test-client-secret",
+            "test-secret-",
+            "test-token-",
+        ] {
+            assert!(!stderr.contains(secret), "{name}: connect printed a secret");
+        }
+        let checks = checks.as_array().unwrap();
+        assert!(!checks.is_empty(), "{name} ran no checks");
+        for check in checks {
+            assert!(
+                matches!(check["status"].as_str(), Some("SUCCESS" | "INFO")),
+                "{name}: {check}"
+            );
+        }
+        seen.push(name);
+    }
+    let applicable = scenarios.len() - not_applicable.len();
+    assert!(
+        applicable >= 22,
+        "the suite lists fewer client scenarios than 0.1.16:\n{listed}"
+    );
+    assert_eq!(
+        seen.len(),
+        applicable,
+        "not every scenario left results: {seen:?}"
+    );
+}
+
+/// `pipewright connect` signing in to a Pipewright server by itself: the first request
+/// meets the 401, connect discovers the server, registers, and opens "the browser" (Debian's
+/// Chromium, which signs in and consents); the tools work. The sign-in is kept in the config
+/// directory (folder 0700, file 0600) and used by the next run with no browser; an expired
+/// access token is refreshed on its own; `--sign-out` forgets it and revokes it on the
+/// server. Neither connect nor the server prints a token or the password.
+#[test]
+fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
+    let Some(c) = Clients::find() else { return };
+    let chromium = std::env::var("PW_CHROMIUM")
+        .ok()
+        .or_else(|| which("chromium"))
+        .filter(|p| Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        assert!(
+            !services_required(),
+            "Debian's chromium is not installed: run scripts/install-tools"
+        );
+        return;
+    };
+    let server = Server::start();
+    let password = "a connect passphrase long enough";
+    server.set_password("demo@pipewright.local", password);
+    let config = tempfile::tempdir().unwrap();
+    let result = config.path().join("browser.json");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-pages/6-connect-consent.png");
+    let calls = r#"[["list_workspaces", {"limit": 2}]]"#;
+    let client = |browser: &str| {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("150")
+            .arg(&c.python)
+            .arg(script("connect_client.py"))
+            .arg(server.url("demo"))
+            .stdin(Stdio::null())
+            .env("PIPEWRIGHT_BIN", BIN)
+            .env("PIPEWRIGHT_CONFIG_DIR", config.path())
+            .env("PIPEWRIGHT_BROWSER", browser)
+            .env("CALLS", calls);
+        cmd
+    };
+    let chromium_browser = format!(
+        "{} {}",
+        c.node22.display(),
+        script("browser_sign_in.mjs").display()
+    );
+    let out = run(client(&chromium_browser)
+        .env("PW_NPM_MODULES", &c.npm_modules)
+        .env("PW_CHROMIUM", &chromium)
+        .env("EMAIL", "demo@pipewright.local")
+        .env("PASSWORD", password)
+        .env("RESULT", &result)
+        .env("SHOT", &shot));
+    let browser: Value =
+        serde_json::from_str(&std::fs::read_to_string(&result).unwrap_or_default())
+            .unwrap_or(Value::Null);
+    let v = stdout_json(
+        &out,
+        &format!("connect's first sign-in (browser saw {browser})"),
+    );
+    assert!(v["tools"].as_u64().unwrap() > 30, "{v}");
+    assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
+    assert_eq!(
+        browser["authorizePath"],
+        json!("/oauth/authorize"),
+        "{browser}"
+    );
+    assert_eq!(browser["challengeMethod"], json!("S256"), "{browser}");
+    assert_eq!(browser["resource"], json!(server.url("demo")), "{browser}");
+    assert!(
+        browser["redirectUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{browser}"
+    );
+    assert!(
+        browser["consentText"]
+            .as_str()
+            .unwrap()
+            .contains("Pipewright connect is requesting access to your Pipewright account demo"),
+        "{browser}"
+    );
+    assert!(
+        browser["landed"]
+            .as_str()
+            .unwrap()
+            .starts_with("Signed in to Pipewright"),
+        "{browser}"
+    );
+
+    // Kept where only the user can read it.
+    let kept: Vec<PathBuf> = std::fs::read_dir(config.path().join("connect"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&config.path().join("connect")), 0o700);
+        assert_eq!(mode(&kept[0]), 0o600);
+    }
+    let saved = |what: &str| -> String {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&kept[0]).unwrap()).unwrap();
+        v[what].as_str().unwrap_or_default().to_string()
+    };
+    let (access, refresh) = (saved("access_token"), saved("refresh_token"));
+    assert!(access.starts_with("pwo_") && refresh.starts_with("pwr_"));
+
+    // The next run uses it: a browser opened now would be a failure.
+    let opened = config.path().join("opened");
+    let touch = format!("touch {}", opened.display());
+    let v = stdout_json(&run(&mut client(&touch)), "connect's second run");
+    assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
+    assert!(
+        !opened.exists(),
+        "the browser was opened although a sign-in was kept"
+    );
+
+    // An hour later (expiry set in the store): refreshed without the browser, rotated.
+    let expired = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
+        .arg(server.data_dir.join("pipewright.db"))
+        .status()
+        .unwrap();
+    assert!(expired.success());
+    let out = run(&mut client(&touch));
+    let v = stdout_json(&out, "connect after the access token expired");
+    assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
+    assert!(
+        !opened.exists(),
+        "the browser was opened instead of refreshing"
+    );
+    assert_ne!(
+        saved("refresh_token"),
+        refresh,
+        "the refresh token was not rotated"
+    );
+    assert_ne!(saved("access_token"), access);
+
+    // Signing out forgets it here and revokes it there.
+    let (latest, client_id) = (saved("refresh_token"), saved("client_id"));
+    let out = run(Command::new(BIN)
+        .args(["connect", "--sign-out", &server.url("demo")])
+        .env("PIPEWRIGHT_CONFIG_DIR", config.path()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signed out"));
+    assert!(!kept[0].exists());
+    // The revoked refresh token buys nothing (curl, as any client would ask).
+    let refused = run(Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--data-urlencode",
+            "grant_type=refresh_token",
+            "--data-urlencode",
+        ])
+        .arg(format!("refresh_token={latest}"))
+        .args(["--data-urlencode"])
+        .arg(format!("client_id={client_id}"))
+        .arg(format!("{}/oauth/token", server.base)));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stdout),
+        "400",
+        "a revoked refresh token was accepted"
+    );
+
+    let log = server.output.lock().unwrap().join("\n");
+    for secret in [password, access.as_str(), refresh.as_str(), latest.as_str()] {
+        assert!(!log.contains(secret), "a secret reached the server log");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    }
+}
+
 #[test]
 fn inspector_cli_lists_tools_and_calls_list_workspaces() {
     let Some(c) = Clients::find() else { return };

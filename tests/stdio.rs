@@ -218,7 +218,8 @@ fn stdio_without_a_token_says_what_to_do() {
 }
 
 /// `pipewright connect`: a refused token becomes a JSON-RPC error naming the refusal for
-/// the request that met it (never echoing the token), and a missing token stops it at once.
+/// the request that met it (never echoing the token); with no token it waits for a request
+/// before signing in.
 #[test]
 fn connect_bridge_reports_refusals_without_the_token() {
     let s = Server::start();
@@ -262,12 +263,22 @@ fn connect_bridge_reports_refusals_without_the_token() {
         "the token was printed"
     );
 
+    // With no token, connect signs in by itself (tests/clients.rs), but only when a
+    // request needs it: a client that sends nothing opens no browser.
+    let config = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args(["connect", &s.url("demo")])
         .env_remove("PIPEWRIGHT_TOKEN")
+        .env("PIPEWRIGHT_CONFIG_DIR", config.path())
+        .env("PIPEWRIGHT_BROWSER", "false")
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PIPEWRIGHT_TOKEN"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("sign in"));
+    assert!(!config.path().join("connect").exists());
 }
