@@ -68,6 +68,9 @@ pub struct Config {
     /// Behind a reverse proxy: take the caller's address (for sign-in and registration
     /// limits) from the last `X-Forwarded-For` entry the proxy appends.
     pub trust_forwarded_for: bool,
+    /// A folder of Claude Desktop extensions (`scripts/mcpb-bundle` output) that Connected
+    /// Applications offers for download.
+    pub bundles_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -98,6 +101,7 @@ impl Default for Config {
             schedule_misfire_secs: 60,
             oauth_loopback_metadata: false,
             trust_forwarded_for: false,
+            bundles_dir: None,
         }
     }
 }
@@ -155,6 +159,7 @@ const ENV_KEYS: &[&str] = &[
     "schedule_misfire_secs",
     "oauth_loopback_metadata",
     "trust_forwarded_for",
+    "bundles_dir",
 ];
 
 impl Config {

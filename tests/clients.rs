@@ -570,6 +570,115 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     }
 }
 
+/// The Claude Desktop extension: `scripts/mcpb-bundle` builds a `binary` bundle around this
+/// binary, which `mcpb validate` (inside the script), `mcpb pack` and `mcpb info` accept;
+/// unpacked, its manifest's command, with the values Claude Desktop would fill in, is
+/// `pipewright connect` and serves the tools to the official Python SDK's stdio client.
+#[test]
+fn claude_desktop_bundle_validates_packs_and_its_server_runs() {
+    let Some(c) = Clients::find() else { return };
+    let mut server = Server::start();
+    let token = server.demo_token();
+    let out_dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env_path = c.path();
+    let out = run(Command::new("timeout")
+        .arg("600")
+        .arg(root.join("scripts/mcpb-bundle"))
+        .args([BIN, "linux", "x86_64"])
+        .arg(out_dir.path())
+        .env("PW_NPM_BIN", &c.npm_bin)
+        .env("PW_NODE22", &c.node22)
+        .env("PATH", &env_path));
+    assert!(
+        out.status.success(),
+        "mcpb-bundle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        bundle
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with("-linux-x86_64.mcpb"),
+        "{bundle:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Manifest schema validation passes"));
+
+    let mcpb = |args: &[&std::ffi::OsStr]| run(c.node_tool(300, &c.npm_script("mcpb")).args(args));
+    let info = mcpb(&["info".as_ref(), bundle.as_os_str()]);
+    let info_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&info.stdout),
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(
+        info.status.success() && info_text.contains("pipewright"),
+        "{info_text}"
+    );
+    let unpacked = out_dir.path().join("unpacked");
+    let out = mcpb(&["unpack".as_ref(), bundle.as_os_str(), unpacked.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(unpacked.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["server"]["type"], json!("binary"));
+    assert_eq!(manifest["user_config"]["token"]["sensitive"], json!(true));
+    assert_eq!(
+        manifest["user_config"]["server_url"]["required"],
+        json!(true)
+    );
+    assert_eq!(manifest["compatibility"]["platforms"], json!(["linux"]));
+    let config = &manifest["server"]["mcp_config"];
+    let dir = unpacked.to_string_lossy().to_string();
+    let url = server.url("demo");
+    let fill = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .replace("${__dirname}", &dir)
+            .replace("${user_config.server_url}", &url)
+            .replace("${user_config.token}", &token)
+    };
+    let command = fill(&config["command"]);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&command).unwrap().permissions().mode();
+        assert!(
+            mode & 0o111 != 0,
+            "the bundled binary is not executable ({mode:o})"
+        );
+    }
+    let args: Vec<String> = config["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(fill)
+        .collect();
+    assert_eq!(args, vec!["connect".to_string(), url.clone()]);
+    assert_eq!(
+        config["env"]["PIPEWRIGHT_TOKEN"],
+        json!("${user_config.token}")
+    );
+    let out = run(Command::new("timeout")
+        .arg("120")
+        .arg(&c.python)
+        .arg(script("py_client.py"))
+        .arg("stdio")
+        .arg(&command)
+        .args(&args)
+        .stdin(Stdio::null())
+        .env("PIPEWRIGHT_TOKEN", fill(&config["env"]["PIPEWRIGHT_TOKEN"])));
+    let v = stdout_json(&out, "the bundle's server under the Python SDK");
+    assert_eq!(v["server"], json!("pipewright"), "{v}");
+    assert_eq!(v["workspaces_is_error"], json!(false), "{v}");
+}
+
 #[test]
 fn inspector_cli_lists_tools_and_calls_list_workspaces() {
     let Some(c) = Clients::find() else { return };

@@ -764,3 +764,106 @@ async fn client_id_metadata_documents_within_limits() {
         );
     }
 }
+
+/// The "Quick install for Claude Desktop" card: without bundles it shows the configuration
+/// to paste; with `bundles_dir` it links each bundle named like one, served whole to a
+/// signed-in user only. A link named like a bundle, a file of another name and a path that
+/// climbs out are neither listed nor served.
+#[tokio::test]
+async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
+    let s = start();
+    let c = http();
+    let mut jar = Jar::default();
+    assert_eq!(
+        sign_in(&c, &s.base, &mut jar, PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let page = |jar: &Jar, base: &str| {
+        let (c, cookie, url) = (c.clone(), jar.header(), format!("{base}/apps/demo"));
+        async move {
+            c.get(url)
+                .header(header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page(&jar, &s.base).await;
+    assert!(html.contains("Quick install for Claude Desktop"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "&quot;args&quot;: [&quot;connect&quot;, &quot;{}&quot;]",
+            s.url("demo")
+        )) || html.contains(&format!("\"args\": [\"connect\", \"{}\"]", s.url("demo"))),
+        "{html}"
+    );
+    drop(s);
+
+    let bundles = tempfile::tempdir().unwrap();
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(
+        bundles.path().join("pipewright-0.1.0-linux-x86_64.mcpb"),
+        &body,
+    )
+    .unwrap();
+    std::fs::write(bundles.path().join("notes.txt"), "not a bundle").unwrap();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "outside").unwrap();
+    std::os::unix::fs::symlink(
+        outside.path(),
+        bundles.path().join("pipewright-0.1.0-darwin-aarch64.mcpb"),
+    )
+    .unwrap();
+    let dir = bundles.path().to_string_lossy().to_string();
+    let s = Server::start_with(Options {
+        env: &[("PIPEWRIGHT_BUNDLES_DIR", &dir)],
+        ..Options::default()
+    });
+    s.set_password("demo@pipewright.local", PASSWORD);
+    let mut jar = Jar::default();
+    let get = |path: &str, jar: &Jar| {
+        c.get(format!("{}{path}", s.base))
+            .header(header::COOKIE, jar.header())
+            .send()
+    };
+    // Not signed in: sent to sign in, nothing served.
+    let r = get("/downloads/pipewright-0.1.0-linux-x86_64.mcpb", &jar)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, &s.base, &mut jar, PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let html = page(&jar, &s.base).await;
+    assert!(
+        html.contains("href=\"/downloads/pipewright-0.1.0-linux-x86_64.mcpb\""),
+        "{html}"
+    );
+    assert!(html.contains("Linux (x86_64)"));
+    assert!(
+        !html.contains("darwin") && !html.contains("notes.txt"),
+        "{html}"
+    );
+    let r = get("/downloads/pipewright-0.1.0-linux-x86_64.mcpb", &jar)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), body);
+    for bad in [
+        "/downloads/pipewright-0.1.0-darwin-aarch64.mcpb",
+        "/downloads/notes.txt",
+        "/downloads/..%2Fpipewright.db",
+        "/downloads/pipewright-..%2F..%2Fetc%2Fpasswd-linux-x86_64.mcpb",
+    ] {
+        let r = get(bad, &jar).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+}

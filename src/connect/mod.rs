@@ -366,14 +366,18 @@ pub async fn run(url: String, sign_out: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let token = std::env::var("PIPEWRIGHT_TOKEN").unwrap_or_default();
-    let credential = if token.trim().is_empty() {
+    let token = token.trim();
+    // A launcher with no value for an optional setting may pass its placeholder through
+    // (Claude Desktop's `${user_config.token}`): that is no token.
+    let placeholder = token.starts_with("${") && token.ends_with('}');
+    let credential = if token.is_empty() || placeholder {
         let s = SignIn::new(url.clone())?;
         if let Some(p) = s.store_path() {
             tracing::debug!(path = %p.display(), "sign-ins kept here");
         }
         Credential::SignIn(Box::new(s))
     } else {
-        Credential::Token(token.trim().to_string())
+        Credential::Token(token.to_string())
     };
     let bridge = Arc::new(Bridge {
         http: reqwest::Client::builder()

@@ -3,6 +3,7 @@
 //! protected-resource metadata ([`well_known`]), health and metrics ([`ops`]), the OAuth
 //! authorization server ([`oauth`]) and the web pages ([`pages`]).
 
+mod bundles;
 mod endpoint;
 mod listener;
 mod oauth;
@@ -51,6 +52,8 @@ struct Edge {
     secure_cookies: bool,
     allow_loopback_metadata: bool,
     trust_forwarded_for: bool,
+    /// Claude Desktop extensions offered on Connected Applications.
+    bundles_dir: Option<Arc<std::path::Path>>,
 }
 
 pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyhow::Result<()> {
@@ -224,6 +227,7 @@ fn router(
         secure_cookies: secure_cookies(&public_uri),
         allow_loopback_metadata: cfg.oauth_loopback_metadata,
         trust_forwarded_for: cfg.trust_forwarded_for,
+        bundles_dir: cfg.bundles_dir.as_deref().map(Arc::from),
     };
     let mcp_service = StreamableHttpService::new(
         move || {
@@ -251,6 +255,9 @@ fn router(
             "/.well-known/oauth-protected-resource/{account}/api/mcp",
             get(well_known::resource_metadata),
         )
+        // A download streams for as long as it takes (the listener's write-stall deadline
+        // still holds), so it is not under the pages' answer deadline.
+        .route("/downloads/{file}", get(bundles::download))
         .merge(web_routes(edge.clone()))
         .with_state(edge);
     Ok((app, sessions))

@@ -468,6 +468,7 @@ struct AppsPage<'a> {
     new_token: Option<String>,
     error: Option<&'a str>,
     endpoint: String,
+    bundles: Vec<super::bundles::Bundle>,
 }
 
 /// `/apps`: the first account of the user.
@@ -539,6 +540,10 @@ async fn apps_render(
         last_used: g.last_used_at.unwrap_or_else(|| "never".into()),
         revoke: format!("grant:{}", g.id),
     }));
+    let dir = edge.bundles_dir.clone();
+    let bundles = tokio::task::spawn_blocking(move || super::bundles::list(dir.as_deref()))
+        .await
+        .unwrap_or_default();
     render(
         if error.is_some() {
             StatusCode::BAD_REQUEST
@@ -553,6 +558,7 @@ async fn apps_render(
             new_token,
             error,
             endpoint: format!("{}/{}/api/mcp", edge.public_url, acct.subdomain),
+            bundles,
         },
     )
 }
