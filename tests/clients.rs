@@ -447,6 +447,7 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
         &out,
         &format!("connect's first sign-in (browser saw {browser})"),
     );
+    let first = out;
     assert!(v["tools"].as_u64().unwrap() > 30, "{v}");
     assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
     assert_eq!(
@@ -482,6 +483,7 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     let kept: Vec<PathBuf> = std::fs::read_dir(config.path().join("connect"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     {
@@ -500,7 +502,8 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     // The next run uses it: a browser opened now would be a failure.
     let opened = config.path().join("opened");
     let touch = format!("touch {}", opened.display());
-    let v = stdout_json(&run(&mut client(&touch)), "connect's second run");
+    let second = run(&mut client(&touch));
+    let v = stdout_json(&second, "connect's second run");
     assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
     assert!(
         !opened.exists(),
@@ -528,6 +531,45 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
         "the refresh token was not rotated"
     );
     assert_ne!(saved("access_token"), access);
+    let mut printed = vec![first, second, out];
+
+    // Two bridges sharing the sign-in (Claude Desktop and Claude Code, say), both finding it
+    // expired at once (in the store and in the file): one refreshes and the other adopts
+    // what it kept, so the refresh token is spent once and the grant survives.
+    let (access2, refresh2) = (saved("access_token"), saved("refresh_token"));
+    let expired = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
+        .arg(server.data_dir.join("pipewright.db"))
+        .status()
+        .unwrap();
+    assert!(expired.success());
+    let mut file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&kept[0]).unwrap()).unwrap();
+    file["expires_at"] = json!(1);
+    std::fs::write(&kept[0], file.to_string()).unwrap();
+    let spawn = |mut cmd: Command| std::thread::spawn(move || cmd.output().expect("run client"));
+    let (a, b) = (spawn(client(&touch)), spawn(client(&touch)));
+    for out in [a.join().unwrap(), b.join().unwrap()] {
+        let v = stdout_json(&out, "one of two bridges after expiry");
+        assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
+        printed.push(out);
+    }
+    assert!(
+        !opened.exists(),
+        "a bridge opened the browser: the grant was lost"
+    );
+    assert_ne!(saved("refresh_token"), refresh2);
+    let out = run(&mut client(&touch));
+    assert_eq!(
+        stdout_json(&out, "a third bridge")["calls"][0]["is_error"],
+        json!(false)
+    );
+    assert!(
+        !opened.exists(),
+        "the grant was revoked by a refresh token spent twice"
+    );
+    printed.push(out);
 
     // Signing out forgets it here and revokes it there.
     let (latest, client_id) = (saved("refresh_token"), saved("client_id"));
@@ -563,10 +605,17 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
         "a revoked refresh token was accepted"
     );
 
+    printed.push(out);
     let log = server.output.lock().unwrap().join("\n");
-    for secret in [password, access.as_str(), refresh.as_str(), latest.as_str()] {
+    for secret in [password, &access, &refresh, &access2, &refresh2, &latest] {
         assert!(!log.contains(secret), "a secret reached the server log");
-        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+        for out in &printed {
+            assert!(
+                !String::from_utf8_lossy(&out.stderr).contains(secret)
+                    && !String::from_utf8_lossy(&out.stdout).contains(secret),
+                "connect printed a secret"
+            );
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::{collections::HashMap, process::Stdio, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{
     extract::{Query, State},
+    http::StatusCode,
     response::Html,
     routing::get,
     Router,
@@ -24,33 +25,55 @@ pub struct Callback {
     stop: Option<oneshot::Sender<()>>,
 }
 
-type Slot = Arc<Mutex<Option<oneshot::Sender<HashMap<String, String>>>>>;
+/// The redirect's query parameters.
+type Answer = HashMap<String, String>;
+
+/// The sign-in's `state` and where its answer goes.
+#[derive(Clone)]
+struct Slot {
+    state: Arc<str>,
+    tx: Arc<Mutex<Option<oneshot::Sender<Answer>>>>,
+}
 
 async fn callback(
     State(slot): State<Slot>,
     Query(q): Query<HashMap<String, String>>,
-) -> Html<&'static str> {
+) -> (StatusCode, Html<&'static str>) {
+    // Anything on this machine can reach the port: only the answer to this sign-in
+    // (its `state`) counts, and the rest does not end the wait.
+    if q.get("state").map(String::as_str) != Some(&*slot.state) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Html("<!doctype html><title>Pipewright</title><p>This is not the sign-in Pipewright is waiting for.</p>"),
+        );
+    }
     let refused = q.contains_key("error");
-    if let Some(tx) = slot.lock().await.take() {
+    if let Some(tx) = slot.tx.lock().await.take() {
         let _ = tx.send(q);
     }
-    Html(if refused {
-        "<!doctype html><title>Pipewright</title><p>The sign-in was not completed. You can close this tab; your assistant shows why.</p>"
-    } else {
-        "<!doctype html><title>Pipewright</title><p>Signed in to Pipewright. You can close this tab and go back to your assistant.</p>"
-    })
+    (
+        StatusCode::OK,
+        Html(if refused {
+            "<!doctype html><title>Pipewright</title><p>The sign-in was not completed. You can close this tab; your assistant shows why.</p>"
+        } else {
+            "<!doctype html><title>Pipewright</title><p>Signed in to Pipewright. You can close this tab and go back to your assistant.</p>"
+        }),
+    )
 }
 
 impl Callback {
     /// Listens on 127.0.0.1 at a free port.
-    pub async fn listen() -> anyhow::Result<Callback> {
+    pub async fn listen(state: &str) -> anyhow::Result<Callback> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .context("cannot listen on a loopback port for the sign-in redirect")?;
         let port = listener.local_addr()?.port();
         let (tx, got) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
-        let slot: Slot = Arc::new(Mutex::new(Some(tx)));
+        let slot = Slot {
+            state: state.into(),
+            tx: Arc::new(Mutex::new(Some(tx))),
+        };
         let app = Router::new()
             .route("/callback", get(callback))
             .with_state(slot);

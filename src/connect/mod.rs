@@ -42,6 +42,10 @@ const MAX_RESUMES: u32 = 5;
 /// The wait before resuming when the server named none, and the most it may name.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(60);
+/// A JSON answer larger than this is refused (the server caps its own well below).
+const MAX_ANSWER: usize = 16 * 1024 * 1024;
+/// After stdin closes, answers still coming get this long before the bridge exits.
+const EOF_GRACE: Duration = Duration::from_secs(30);
 
 /// What the bridge sends as `Authorization`.
 enum Credential {
@@ -196,7 +200,7 @@ impl Bridge {
         }
         if !status.is_success() {
             // The server's refusal says what to do (mint a token, use this account, …).
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let body: Value = read_json(resp).await.unwrap_or(Value::Null);
             let said = body["error"]["message"]
                 .as_str()
                 .or_else(|| body["error_description"].as_str())
@@ -219,16 +223,17 @@ impl Bridge {
                 .await;
         }
         if !is_event_stream(&resp) {
-            match resp.json::<Value>().await {
-                Ok(v) => {
+            match read_json(resp).await {
+                Some(v) => {
                     self.remember_protocol(is_initialize, &v).await;
                     self.write(&v).await
                 }
-                Err(_) => {
+                None => {
                     self.fail(
                         id.as_ref(),
                         -32000,
-                        "the server's answer was not JSON".into(),
+                        "the server's answer was not JSON (or larger than 16 MiB, or cut off)"
+                            .into(),
                     )
                     .await
                 }
@@ -294,9 +299,11 @@ impl Bridge {
             v
         };
         loop {
-            let chunk = match resp.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) | Err(_) => break,
+            // A stream silent for the whole deadline has stopped (the server's keep-alive
+            // comments count as speech).
+            let chunk = match tokio::time::timeout(REQUEST_DEADLINE, resp.chunk()).await {
+                Ok(Ok(Some(c))) => c,
+                _ => break,
             };
             let Ok(events) = parser.push(&chunk) else {
                 eprintln!("pipewright connect: the server sent an event larger than 16 MiB; dropped the stream");
@@ -340,6 +347,22 @@ impl Bridge {
     }
 }
 
+/// A JSON body, read within the size bound and the deadline.
+async fn read_json(mut resp: reqwest::Response) -> Option<Value> {
+    let mut body = Vec::new();
+    let read = async {
+        while let Some(chunk) = resp.chunk().await.ok()? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_ANSWER {
+                return None;
+            }
+        }
+        Some(())
+    };
+    tokio::time::timeout(REQUEST_DEADLINE, read).await.ok()??;
+    serde_json::from_slice(&body).ok()
+}
+
 fn is_event_stream(resp: &reqwest::Response) -> bool {
     resp.headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -380,7 +403,9 @@ pub async fn run(url: String, sign_out: bool) -> anyhow::Result<()> {
         Credential::Token(token.to_string())
     };
     let bridge = Arc::new(Bridge {
+        // No redirects: the token and the session go to the endpoint given, nowhere else.
         http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .build()
             .context("cannot start the HTTP client")?,
@@ -403,13 +428,26 @@ pub async fn run(url: String, sign_out: bool) -> anyhow::Result<()> {
         if n == 0 {
             break;
         }
-        if line.len() > MAX_LINE {
+        let ended = line.last() == Some(&b'\n');
+        if line.len() - usize::from(ended) > MAX_LINE {
             bridge
                 .write(&json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "message larger than 4 MiB"}}))
                 .await;
-            // Skip the rest of the over-long line.
-            let mut rest = Vec::new();
-            let _ = lines.read_until(b'\n', &mut rest).await;
+            // Skip the rest of the over-long line, a bounded piece at a time.
+            if !ended {
+                let mut rest = Vec::new();
+                loop {
+                    rest.clear();
+                    let n = (&mut lines)
+                        .take(64 * 1024)
+                        .read_until(b'\n', &mut rest)
+                        .await
+                        .context("cannot read stdin")?;
+                    if n == 0 || rest.last() == Some(&b'\n') {
+                        break;
+                    }
+                }
+            }
             continue;
         }
         let text = String::from_utf8_lossy(&line);
@@ -434,7 +472,14 @@ pub async fn run(url: String, sign_out: bool) -> anyhow::Result<()> {
         }
         while pending.try_join_next().is_some() {}
     }
-    while pending.join_next().await.is_some() {}
+    // The client has gone: answers still coming get a grace period, then are dropped.
+    let drained = tokio::time::timeout(EOF_GRACE, async {
+        while pending.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        pending.abort_all();
+    }
     // End the session on the server too.
     if let Some(s) = bridge.session.lock().await.clone() {
         let bearer = bridge.credential.bearer().await;

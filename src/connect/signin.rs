@@ -11,7 +11,7 @@
 //! (`insufficient_scope`) and never asked again for what it already has. Every address
 //! must be https (or loopback http); no redirect is followed; every answer is bounded.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -33,11 +33,19 @@ const MAX_ANSWER: usize = 256 * 1024;
 const OAUTH_DEADLINE: Duration = Duration::from_secs(30);
 /// A token this close to its expiry is refreshed before use.
 const EXPIRY_MARGIN: i64 = 30;
+/// After a failed browser sign-in, requests within this long get its error instead of
+/// opening another browser tab each.
+const FAILED_COOL_DOWN: Duration = Duration::from_secs(30);
+/// `expires_in` beyond this (ten years) is taken as this.
+const MAX_LIFETIME: i64 = 10 * 365 * 24 * 3600;
 
 /// How this client identifies itself, from the environment.
 struct Settings {
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// The authorization server the pre-registered client belongs to (else: one on the
+    /// endpoint's own host), so its secret is never sent to another.
+    issuer: Option<String>,
     metadata_url: Option<String>,
 }
 
@@ -47,6 +55,7 @@ impl Settings {
         Settings {
             client_id: var("PIPEWRIGHT_OAUTH_CLIENT_ID"),
             client_secret: var("PIPEWRIGHT_OAUTH_CLIENT_SECRET"),
+            issuer: var("PIPEWRIGHT_OAUTH_ISSUER"),
             metadata_url: var("PIPEWRIGHT_OAUTH_CLIENT_METADATA_URL"),
         }
     }
@@ -72,6 +81,8 @@ struct ServerMetadata {
     scopes_supported: Option<Vec<String>>,
     #[serde(default)]
     client_id_metadata_document_supported: bool,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 #[derive(Deserialize)]
@@ -90,12 +101,32 @@ struct ClientAuth {
     method: String,
 }
 
+/// What the browser sign-in remembers between attempts.
+#[derive(Default)]
+struct Interactive {
+    /// The last failure and when, for the cool-down.
+    failed: Option<(Instant, String)>,
+    /// Scope asked for in a step-up and not granted: not asked for again.
+    refused: Vec<String>,
+}
+
+/// A metadata document's fate: read, absent (the server has none there), or unreadable
+/// (a network error, a timeout, a server error), which must not pass for absent.
+enum Fetched {
+    Found(Value),
+    Missing,
+    Failed,
+}
+
 pub struct SignIn {
     http: reqwest::Client,
     server: Url,
     store: Store,
     settings: Settings,
+    /// The tokens in use; held only for moments, never across a network call.
     saved: Mutex<Option<Saved>>,
+    /// Held across a browser sign-in, so one runs at a time and the others wait for it.
+    interactive: Mutex<Interactive>,
 }
 
 fn now() -> i64 {
@@ -123,6 +154,18 @@ fn is_loopback(u: &Url) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|a| a.is_loopback())
+}
+
+fn expiring(s: &Saved) -> bool {
+    s.expires_at.is_some_and(|t| t - EXPIRY_MARGIN <= now())
+}
+
+fn expires_at(expires_in: Option<i64>) -> Option<i64> {
+    expires_in.map(|x| now().saturating_add(x.clamp(0, MAX_LIFETIME)))
+}
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
 fn parse_allowed(s: &str, what: &str) -> anyhow::Result<Url> {
@@ -159,13 +202,13 @@ fn words(s: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// A server's words, cut short and with anything secret we sent it removed.
+/// A server's words with anything secret we sent it removed, then cut short.
 fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut t: String = text.chars().take(300).collect();
+    let mut t = text.to_string();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         t = t.replace(s, "***");
     }
-    t
+    t.chars().take(300).collect()
 }
 
 impl SignIn {
@@ -183,57 +226,141 @@ impl SignIn {
             store,
             settings: Settings::from_env(),
             saved: Mutex::new(saved),
+            interactive: Mutex::default(),
         })
     }
 
-    /// The access token to send (refreshed first when it is about to expire), if any.
+    /// The access token to send (renewed first when it is about to expire), if any.
     pub async fn bearer(&self) -> Option<String> {
-        let mut saved = self.saved.lock().await;
-        let s = saved.as_ref()?;
-        if s.expires_at.is_some_and(|t| t - EXPIRY_MARGIN <= now()) && s.refresh_token.is_some() {
-            if let Ok(fresh) = self.refresh(s).await {
-                self.keep(&mut saved, fresh);
-            }
+        let current = self.saved.lock().await.clone()?;
+        if expiring(&current) && current.refresh_token.is_some() {
+            self.renew(Some(&current.access_token)).await;
         }
-        saved.as_ref().map(|s| s.access_token.clone())
+        self.saved
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.access_token.clone())
     }
 
-    /// After a 401 for `used`: refresh, else sign in again. Another request that renewed
-    /// the token meanwhile makes this a no-op.
-    pub async fn recover(&self, used: Option<&str>, ch: &Challenge) -> anyhow::Result<()> {
-        let mut saved = self.saved.lock().await;
-        let current = saved.as_ref().map(|s| s.access_token.as_str());
-        if current.is_some() && current != used {
-            return Ok(());
+    /// Under the file lock: adopt a token another request or another process got since
+    /// `used`, else spend the refresh token. Whether there is now a token other than `used`.
+    /// (Two processes refreshing with one refresh token would revoke the grant.)
+    async fn renew(&self, used: Option<&str>) -> bool {
+        let _lock = self.store.lock().await;
+        if self.adopt_newer(used).await {
+            return true;
         }
-        if let Some(s) = saved.as_ref().filter(|s| s.refresh_token.is_some()) {
-            if let Ok(fresh) = self.refresh(s).await {
-                self.keep(&mut saved, fresh);
-                return Ok(());
+        let Some(s) = self
+            .saved
+            .lock()
+            .await
+            .clone()
+            .filter(|s| s.refresh_token.is_some())
+        else {
+            return false;
+        };
+        match self.refresh(&s).await {
+            Ok(fresh) => {
+                self.keep(fresh).await;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Takes the kept token when it is not `used` (and not expired): another request of
+    /// this process, or another process, renewed it.
+    async fn adopt_newer(&self, used: Option<&str>) -> bool {
+        let mut saved = self.saved.lock().await;
+        if let Some(on_disk) = self.store.load(self.server.as_str()) {
+            if Some(on_disk.access_token.as_str()) != used && !expiring(&on_disk) {
+                *saved = Some(on_disk);
+                return true;
             }
         }
-        let fresh = self.authorize(ch, None).await?;
-        self.keep(&mut saved, fresh);
-        Ok(())
+        saved
+            .as_ref()
+            .is_some_and(|s| Some(s.access_token.as_str()) != used && !expiring(s))
+    }
+
+    /// After a 401 for `used`: adopt a newer token, refresh, else sign in again.
+    pub async fn recover(&self, used: Option<&str>, ch: &Challenge) -> anyhow::Result<()> {
+        if self.renew(used).await {
+            return Ok(());
+        }
+        self.sign_in(used, ch, None).await
     }
 
     /// After a 403 `insufficient_scope`: sign in again asking for the scope the endpoint
-    /// named as well as what was granted. `false` when that would ask for nothing new:
-    /// the endpoint will not be satisfied, and asking again would loop.
+    /// named as well as what was granted. `false` when that would ask for nothing new (or
+    /// only for scope refused before): the endpoint will not be satisfied, and asking
+    /// again would loop.
     pub async fn step_up(&self, used: Option<&str>, ch: &Challenge) -> anyhow::Result<bool> {
-        let mut saved = self.saved.lock().await;
-        let current = saved.as_ref().map(|s| s.access_token.clone());
-        if current.is_some() && current.as_deref() != used {
+        let current = self.saved.lock().await.clone();
+        if current
+            .as_ref()
+            .is_some_and(|s| Some(s.access_token.as_str()) != used)
+        {
             return Ok(true);
         }
-        let granted = words(saved.as_ref().and_then(|s| s.scope.as_deref()));
+        let granted = words(current.as_ref().and_then(|s| s.scope.as_deref()));
         let wanted = words(ch.scope.as_deref());
-        if wanted.is_empty() || wanted.iter().all(|w| granted.contains(w)) {
+        let refused = self.interactive.lock().await.refused.clone();
+        if wanted.is_empty()
+            || wanted
+                .iter()
+                .all(|w| granted.contains(w) || refused.contains(w))
+        {
             return Ok(false);
         }
-        let fresh = self.authorize(ch, Some(&granted)).await?;
-        self.keep(&mut saved, fresh);
+        self.sign_in(used, ch, Some(&granted)).await?;
+        // What the new grant still lacks was refused (a read-only consent, say).
+        let now_granted = words(
+            self.saved
+                .lock()
+                .await
+                .as_ref()
+                .and_then(|s| s.scope.as_deref()),
+        );
+        let mut inter = self.interactive.lock().await;
+        for w in wanted.into_iter().filter(|w| !now_granted.contains(w)) {
+            if !inter.refused.contains(&w) {
+                inter.refused.push(w);
+            }
+        }
         Ok(true)
+    }
+
+    /// The browser sign-in, one at a time: a request that waited for another's finds its
+    /// token and goes on; after a failure, others within the cool-down get its error.
+    async fn sign_in(
+        &self,
+        used: Option<&str>,
+        ch: &Challenge,
+        granted: Option<&[String]>,
+    ) -> anyhow::Result<()> {
+        let mut inter = self.interactive.lock().await;
+        if self.adopt_newer(used).await {
+            return Ok(());
+        }
+        if let Some((at, why)) = &inter.failed {
+            if at.elapsed() < FAILED_COOL_DOWN {
+                bail!("{why}");
+            }
+        }
+        match self.authorize(ch, granted).await {
+            Ok(fresh) => {
+                let _lock = self.store.lock().await;
+                self.keep(fresh).await;
+                inter.failed = None;
+                Ok(())
+            }
+            Err(e) => {
+                inter.failed = Some((Instant::now(), format!("{e:#}")));
+                Err(e)
+            }
+        }
     }
 
     /// Forgets the sign-in here, and revokes its refresh token where the server allows.
@@ -262,26 +389,34 @@ impl SignIn {
         self.store.path()
     }
 
-    fn keep(&self, saved: &mut Option<Saved>, fresh: Saved) {
+    async fn keep(&self, fresh: Saved) {
         if let Err(e) = self.store.save(&fresh) {
             eprintln!("pipewright connect: signed in, but {e:#}; the sign-in lasts until this process ends");
         }
-        *saved = Some(fresh);
+        *self.saved.lock().await = Some(fresh);
     }
 
-    async fn get_json(&self, url: &Url) -> Option<Value> {
-        let resp = self
+    async fn get_json(&self, url: &Url) -> Fetched {
+        let Ok(resp) = self
             .http
             .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
+        else {
+            return Fetched::Failed;
+        };
+        let status = resp.status();
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Fetched::Failed;
         }
-        let body = read_bounded(resp).await.ok()?;
-        serde_json::from_slice(&body).ok()
+        if !status.is_success() {
+            return Fetched::Missing;
+        }
+        match read_bounded(resp).await.map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(v)) => Fetched::Found(v),
+            _ => Fetched::Failed,
+        }
     }
 
     /// The endpoint's protected-resource metadata: from the challenge, else path-based,
@@ -303,12 +438,19 @@ impl SignIn {
             );
         }
         tries.push(self.server.join("/.well-known/oauth-protected-resource")?);
-        for u in tries {
+        let named = ch.resource_metadata.is_some();
+        for (i, u) in tries.into_iter().enumerate() {
             if !allowed(&u) {
                 bail!("the endpoint's resource metadata must be https (plain http only on this machine)");
             }
-            let Some(v) = self.get_json(&u).await else {
-                continue;
+            let v = match self.get_json(&u).await {
+                Fetched::Found(v) => v,
+                // What the endpoint named, or a server error: not a reason to carry on
+                // as if the endpoint had no metadata (that would drop `resource`).
+                Fetched::Missing if !(named && i == 0) => continue,
+                _ => {
+                    bail!("cannot read the endpoint's resource metadata at {u}; try again shortly")
+                }
             };
             let prm: ResourceMetadata = serde_json::from_value(v)
                 .context("the endpoint's resource metadata is not valid")?;
@@ -327,7 +469,11 @@ impl SignIn {
     /// The authorization server's metadata, at the places RFC 8414 and OpenID discovery
     /// give for an issuer with or without a path; a server with no protected-resource
     /// metadata (2025-03-26) may have none, and is then asked at the default endpoints.
-    async fn server_metadata(&self, issuer: &Url, legacy: bool) -> anyhow::Result<ServerMetadata> {
+    async fn server_metadata(
+        &self,
+        issuer: &Url,
+        legacy: bool,
+    ) -> anyhow::Result<(ServerMetadata, bool)> {
         let path = issuer.path().trim_end_matches('/');
         let tries: Vec<String> = if path.is_empty() {
             vec![
@@ -343,44 +489,74 @@ impl SignIn {
         };
         for t in tries {
             let u = issuer.join(&t)?;
-            if let Some(v) = self.get_json(&u).await {
+            let v = match self.get_json(&u).await {
+                Fetched::Found(v) => v,
+                Fetched::Missing => continue,
+                Fetched::Failed => bail!(
+                    "cannot read the authorization server's metadata at {u}; try again shortly"
+                ),
+            };
+            {
                 let m: ServerMetadata = serde_json::from_value(v)
                     .context("the authorization server's metadata is not valid")?;
+                // RFC 8414 §3.3: the metadata is the issuer's own (no mix-up). A
+                // 2025-03-26 server, found with no resource metadata, is not held to it.
+                if !legacy
+                    && !m
+                        .issuer
+                        .as_deref()
+                        .is_some_and(|i| same_issuer(i, issuer.as_str()))
+                {
+                    bail!("the authorization server's metadata names another issuer; refusing to sign in");
+                }
                 for e in [&m.authorization_endpoint, &m.token_endpoint]
                     .into_iter()
                     .chain(m.registration_endpoint.as_ref())
                 {
                     parse_allowed(e, "authorization server's endpoint")?;
                 }
-                return Ok(m);
+                return Ok((m, true));
             }
         }
         if !legacy {
             bail!("the authorization server publishes no metadata; cannot sign in");
         }
         let at = |p: &str| issuer.join(p).map(|u| u.to_string());
-        Ok(ServerMetadata {
-            issuer: None,
-            authorization_endpoint: at("/authorize")?,
-            token_endpoint: at("/token")?,
-            registration_endpoint: Some(at("/register")?),
-            revocation_endpoint: None,
-            code_challenge_methods_supported: None,
-            token_endpoint_auth_methods_supported: None,
-            scopes_supported: None,
-            client_id_metadata_document_supported: false,
-        })
+        Ok((
+            ServerMetadata {
+                issuer: None,
+                authorization_endpoint: at("/authorize")?,
+                token_endpoint: at("/token")?,
+                registration_endpoint: Some(at("/register")?),
+                revocation_endpoint: None,
+                code_challenge_methods_supported: None,
+                token_endpoint_auth_methods_supported: None,
+                scopes_supported: None,
+                client_id_metadata_document_supported: false,
+                authorization_response_iss_parameter_supported: false,
+            },
+            false,
+        ))
     }
 
     /// A pre-registered client, a metadata-document client, or a fresh registration.
     async fn client(
         &self,
         meta: &ServerMetadata,
+        issuer: &Url,
         redirect_uri: &str,
     ) -> anyhow::Result<ClientAuth> {
         let methods = meta.token_endpoint_auth_methods_supported.as_deref();
         let supports = |m: &str| methods.is_none_or(|ms| ms.iter().any(|x| x == m));
         if let Some(id) = &self.settings.client_id {
+            // A pre-registered client (and its secret) belongs to one authorization server.
+            let ours = match &self.settings.issuer {
+                Some(i) => same_issuer(i, issuer.as_str()),
+                None => issuer.host_str() == self.server.host_str(),
+            };
+            if !ours {
+                bail!("the endpoint's authorization server is {issuer}, which PIPEWRIGHT_OAUTH_CLIENT_ID was not registered with; set PIPEWRIGHT_OAUTH_ISSUER to the server it belongs to");
+            }
             let method = match &self.settings.client_secret {
                 None => "none",
                 Some(_) if supports("client_secret_basic") => "client_secret_basic",
@@ -470,13 +646,15 @@ impl SignIn {
                 origin
             }
         };
-        let meta = self.server_metadata(&issuer, prm.is_none()).await?;
-        if let Some(m) = &meta.code_challenge_methods_supported {
-            if !m.iter().any(|x| x == "S256") {
-                bail!(
-                    "the authorization server does not offer PKCE with S256; refusing to sign in"
-                );
-            }
+        let (meta, published) = self.server_metadata(&issuer, prm.is_none()).await?;
+        // Published metadata must offer PKCE S256 (absent counts as not offered); only a
+        // 2025-03-26 server with none is asked on trust.
+        let s256 = meta
+            .code_challenge_methods_supported
+            .as_ref()
+            .is_some_and(|m| m.iter().any(|x| x == "S256"));
+        if published && !s256 {
+            bail!("the authorization server does not offer PKCE with S256; refusing to sign in");
         }
         // Scope: the challenge's, else everything the resource lists, else none at all.
         let mut scope = words(ch.scope.as_deref());
@@ -501,13 +679,19 @@ impl SignIn {
         {
             scope.push(offline);
         }
-        let resource = prm.as_ref().and_then(|p| p.resource.clone());
+        // RFC 8707: always bound to a resource, the one the metadata names (checked to be
+        // this endpoint or above it), else the endpoint itself.
+        let resource = Some(
+            prm.as_ref()
+                .and_then(|p| p.resource.clone())
+                .unwrap_or_else(|| self.server.to_string()),
+        );
 
-        let callback = Callback::listen().await?;
-        let client = self.client(&meta, &callback.redirect_uri).await?;
         let verifier = random_b64(32);
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let state = random_b64(16);
+        let callback = Callback::listen(&state).await?;
+        let client = self.client(&meta, &issuer, &callback.redirect_uri).await?;
         let mut url = parse_allowed(&meta.authorization_endpoint, "authorization endpoint")?;
         {
             let mut q = url.query_pairs_mut();
@@ -541,12 +725,18 @@ impl SignIn {
                 scrub(why, &[])
             );
         }
-        if let (Some(iss), Some(expected)) = (answer.get("iss"), &meta.issuer) {
-            if iss != expected {
+        // RFC 9207: the answer names its issuer when the server says it does.
+        let expected = meta.issuer.clone().unwrap_or_else(|| issuer.to_string());
+        match answer.get("iss") {
+            Some(iss) if !same_issuer(iss, &expected) => {
                 bail!(
                     "the sign-in answer came from another authorization server (iss); refusing it"
-                );
+                )
             }
+            None if meta.authorization_response_iss_parameter_supported => {
+                bail!("the sign-in answer did not name its authorization server (iss); refusing it")
+            }
+            _ => {}
         }
         let code = answer
             .get("code")
@@ -575,7 +765,7 @@ impl SignIn {
             resource,
             access_token: t.access_token,
             refresh_token: t.refresh_token,
-            expires_at: t.expires_in.map(|s| now() + s),
+            expires_at: expires_at(t.expires_in),
             scope: t
                 .scope
                 .or_else(|| (!scope.is_empty()).then(|| scope.join(" "))),
@@ -602,7 +792,7 @@ impl SignIn {
             access_token: t.access_token,
             // A server that does not rotate keeps the old refresh token valid.
             refresh_token: t.refresh_token.or(Some(rt)),
-            expires_at: t.expires_in.map(|x| now() + x),
+            expires_at: expires_at(t.expires_in),
             scope: t.scope.or_else(|| s.scope.clone()),
             ..s.clone()
         })

@@ -15,6 +15,8 @@ const MAX_EVENT: usize = 16 * 1024 * 1024;
 #[derive(Default)]
 pub struct Parser {
     buf: Vec<u8>,
+    /// How far `buf` is known to hold no line break (so each byte is scanned once).
+    scanned: usize,
     data: String,
     has_data: bool,
     /// The `id` of the last event, kept across events as the SSE standard says.
@@ -32,11 +34,14 @@ impl Parser {
         self.buf.extend_from_slice(chunk);
         let mut events = Vec::new();
         let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
+        let mut from = self.scanned;
+        while let Some(nl) = self.buf[from..].iter().position(|&b| b == b'\n') {
+            let nl = from + nl - start;
             let end = start + nl;
             let line = String::from_utf8_lossy(&self.buf[start..end]);
             let line = line.strip_suffix('\r').unwrap_or(&line).to_string();
             start = end + 1;
+            from = start;
             if let Some(e) = self.line(&line) {
                 events.push(e);
             }
@@ -45,6 +50,7 @@ impl Parser {
             }
         }
         self.buf.drain(..start);
+        self.scanned = self.buf.len();
         if self.buf.len() > MAX_EVENT {
             return Err(TooLarge);
         }
@@ -54,6 +60,7 @@ impl Parser {
     /// The event left at the end of a stream with no blank line after it.
     pub fn finish(&mut self) -> Option<Event> {
         let rest = std::mem::take(&mut self.buf);
+        self.scanned = 0;
         if !rest.is_empty() {
             let line = String::from_utf8_lossy(&rest)
                 .trim_end_matches('\r')

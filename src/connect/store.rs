@@ -1,7 +1,10 @@
 //! Where `pipewright connect` keeps what its OAuth sign-in got: one file per endpoint in
 //! the user's config directory (`$PIPEWRIGHT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/pipewright`,
 //! else `~/.config/pipewright`), under `connect/`, the folder mode 0700 and the file 0600,
-//! written whole to a temporary file and renamed, so a crash never leaves half of it.
+//! written whole to a temporary file of its own and renamed, so a crash never leaves half
+//! of it. Several bridges to one endpoint (Claude Desktop and Claude Code, say) share the
+//! file: `lock` serialises renewals across processes (an advisory `flock`), so one
+//! refresh token is never spent twice (that revokes the grant).
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +42,12 @@ pub struct Saved {
 pub struct Store {
     path: Option<PathBuf>,
 }
+
+/// Held while renewing; dropping it releases the lock.
+pub struct FileLock(#[allow(dead_code)] Option<std::fs::File>);
+
+/// Waiting for another process's renewal longer than this goes on without the lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn config_dir() -> Option<PathBuf> {
     let var = |k: &str| {
@@ -78,10 +87,28 @@ impl Store {
         };
         let dir = path.parent().context("config path")?;
         create_private_dir(dir)?;
-        let tmp = path.with_extension("json.tmp");
+        // A name of its own, so two bridges saving at once never write one file.
+        let tmp = path.with_extension(format!(
+            "{}.{:016x}.tmp",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         let body = serde_json::to_vec_pretty(saved)?;
         write_private(&tmp, &body).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+        })
+    }
+
+    /// Waits (up to a minute) for the other bridges' renewals of this endpoint's sign-in.
+    pub async fn lock(&self) -> FileLock {
+        let Some(path) = self.path.clone() else {
+            return FileLock(None);
+        };
+        tokio::task::spawn_blocking(move || lock_file(&path.with_extension("lock")))
+            .await
+            .unwrap_or(FileLock(None))
     }
 
     pub fn forget(&self) -> anyhow::Result<bool> {
@@ -119,10 +146,45 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(unix)]
+fn lock_file(path: &Path) -> FileLock {
+    use std::os::unix::{fs::OpenOptionsExt, io::AsRawFd};
+    let Some(dir) = path.parent() else {
+        return FileLock(None);
+    };
+    if create_private_dir(dir).is_err() {
+        return FileLock(None);
+    }
+    let Ok(f) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+    else {
+        return FileLock(None);
+    };
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        // SAFETY: flock on a descriptor this function owns for as long as `f` lives.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return FileLock(Some(f));
+        }
+        if std::time::Instant::now() >= deadline {
+            return FileLock(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[cfg(not(unix))]
+fn lock_file(_: &Path) -> FileLock {
+    FileLock(None)
+}
+
+#[cfg(unix)]
 fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
