@@ -138,6 +138,10 @@ enum TokenCommand {
         /// package that uses another is refused.
         #[arg(long, value_delimiter = ',')]
         connections: Option<Vec<i64>>,
+        /// The token may change only the packages and schedules it creates itself (and
+        /// create, clone, run and schedule those): a safe mode for agents.
+        #[arg(long)]
+        created_only: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -320,11 +324,13 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             read_only,
             tools,
             connections,
+            created_only,
             store,
         } => {
             let scopes = catalog::access::Scopes {
                 tools: tools.map(|t| checked_tools(&t)).transpose()?,
                 connections,
+                created_only,
             };
             let cfg = load_config(&store, Overrides::default())?;
             let (store, _) = open_store(&cfg).await?;

@@ -408,6 +408,114 @@ async fn connection_scoped_token_sees_and_uses_only_its_connections() {
     );
 }
 
+/// A token limited to what it created (a safe mode for agents) reads everything, creates
+/// and clones packages, and changes, runs and schedules only its own; another such token
+/// cannot touch them either. Whose is whose comes from the audit trail.
+#[tokio::test]
+async fn created_only_token_changes_only_what_it_created() {
+    let mut s = Server::start();
+    let mut full = Session::open(&s.url("demo"), &s.demo_token()).await;
+    let shop = support::connection_id(&mut full, "shop-db").await;
+    let files = support::connection_id(&mut full, "sample-files").await;
+    let spec = |name: &str| {
+        json!({"name": name, "flow_type": "dataflow", "components": [
+            {"cloud_storage_source_component": {"name": "src", "connection_id": files, "path": "customers.csv"}},
+            {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "t", "operation": "append"}}
+        ], "edges": []})
+    };
+    let theirs = full.ok("create_package", spec("someone else's")).await["package_id"]
+        .as_i64()
+        .unwrap();
+    let agent = s.token(&["--account", "demo", "--name", "agent", "--created-only"]);
+    let other = s.token(&["--account", "demo", "--name", "agent 2", "--created-only"]);
+    let mut a = Session::open(&s.url("demo"), &agent).await;
+    let mut b = Session::open(&s.url("demo"), &other).await;
+
+    // Reads are not limited; changes to what it did not create are refused by name.
+    a.ok("get_package", json!({"package_id": theirs})).await;
+    let schedule = |p: i64| json!({"package_id": p, "name": "nightly", "cron": "0 0 2 * * *"});
+    for (tool, args) in [
+        (
+            "rename_package",
+            json!({"package_id": theirs, "name": "mine now"}),
+        ),
+        ("run_package", json!({"package_id": theirs})),
+        ("delete_package", json!({"package_id": theirs})),
+        ("create_schedule", schedule(theirs)),
+    ] {
+        let e = a.err(tool, args).await;
+        assert_eq!(e["code"], json!("forbidden"), "{tool}: {e}");
+        assert!(e.to_string().contains("created"), "{tool}: {e}");
+    }
+
+    // Its own: created, cloned, changed, scheduled.
+    let mine = a.ok("create_package", spec("the agent's")).await["package_id"]
+        .as_i64()
+        .unwrap();
+    let cloned = a
+        .ok(
+            "clone_package",
+            json!({"package_id": theirs, "name": "a copy"}),
+        )
+        .await["package_id"]
+        .as_i64()
+        .unwrap();
+    a.ok(
+        "rename_package",
+        json!({"package_id": mine, "name": "renamed by agent"}),
+    )
+    .await;
+    a.ok(
+        "rename_package",
+        json!({"package_id": cloned, "name": "copy renamed"}),
+    )
+    .await;
+    let sid = a.ok("create_schedule", schedule(mine)).await["schedule_id"]
+        .as_i64()
+        .unwrap();
+    a.ok(
+        "toggle_schedule",
+        json!({"schedule_id": sid, "enabled": false}),
+    )
+    .await;
+    a.ok(
+        "update_schedule",
+        json!({"schedule_id": sid, "name": "nightly, renamed"}),
+    )
+    .await;
+    // A schedule someone else put on its package is not its own.
+    let foreign = full.ok("create_schedule", schedule(mine)).await["schedule_id"]
+        .as_i64()
+        .unwrap();
+    let e = a
+        .err(
+            "toggle_schedule",
+            json!({"schedule_id": foreign, "enabled": false}),
+        )
+        .await;
+    assert_eq!(e["code"], json!("forbidden"), "{e}");
+    // Another created-only token cannot touch the first one's work.
+    for (tool, args) in [
+        (
+            "rename_package",
+            json!({"package_id": mine, "name": "taken"}),
+        ),
+        (
+            "toggle_schedule",
+            json!({"schedule_id": sid, "enabled": true}),
+        ),
+    ] {
+        let e = b.err(tool, args).await;
+        assert_eq!(e["code"], json!("forbidden"), "{tool}: {e}");
+    }
+    // The full token is not limited.
+    full.ok(
+        "rename_package",
+        json!({"package_id": mine, "name": "renamed by owner"}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn read_only_server_hides_mutating_tools_from_every_token() {
     let mut s = Server::start_with(Options {

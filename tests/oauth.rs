@@ -602,6 +602,32 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         "{tools:?}"
     );
 
+    // A grant limited on the consent screen to what it creates: it reads, but changes to a
+    // package it did not create are refused; the limit shows on Connected Applications.
+    let f = authorize(&c, &s, &jar, Some(&f.client_id), "created_only").await;
+    let (_, t) = exchange(&c, &s, &f).await;
+    let mut agent =
+        support::Session::open(&s.url("demo"), t["access_token"].as_str().unwrap()).await;
+    let pkgs = agent.ok("list_packages", json!({"limit": 1})).await;
+    let theirs = pkgs["packages"][0]["id"].as_i64().unwrap();
+    let e = agent
+        .err(
+            "rename_package",
+            json!({"package_id": theirs, "name": "taken over"}),
+        )
+        .await;
+    assert_eq!(e["code"], json!("forbidden"), "{e}");
+    let apps = c
+        .get(format!("{base}/apps/demo"))
+        .header(header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(apps.contains("changes only what it created"), "{apps}");
+
     // Brute force: the address is slowed down; the owner's browser still gets in.
     let mut attacker = Jar::default();
     for _ in 0..5 {
@@ -838,7 +864,21 @@ async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
         sign_in(&c, &s.base, &mut jar, PASSWORD).await,
         StatusCode::SEE_OTHER
     );
+    // The page also says what each token is limited to.
+    s.token(&[
+        "--account",
+        "demo",
+        "--name",
+        "agent sandbox",
+        "--created-only",
+        "--tools",
+        "list_packages,rename_package",
+    ]);
     let html = page(&jar, &s.base).await;
+    assert!(
+        html.contains("changes only what it created; tools: list_packages, rename_package"),
+        "{html}"
+    );
     assert!(
         html.contains("href=\"/downloads/pipewright-0.1.0-linux-x86_64.mcpb\""),
         "{html}"

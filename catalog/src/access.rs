@@ -62,9 +62,39 @@ pub struct Scopes {
     /// Only these connections are visible and usable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<i64>>,
+    /// Changes only the packages and schedules it created itself (a safe mode for agents):
+    /// it may create and clone packages, and change, run and schedule only those.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub created_only: bool,
 }
 
 impl Scopes {
+    /// From a stored `scopes_json`; an unreadable one counts as no limits beyond the row's
+    /// `read_only` (it was written by this code, from this type).
+    pub fn parse(json: Option<String>) -> Scopes {
+        json.and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default()
+    }
+
+    /// The limits in words, for the Connected Applications page and the CLI.
+    pub fn describe(&self, read_only: bool) -> String {
+        let mut parts = vec![if read_only {
+            "read only".to_string()
+        } else if self.created_only {
+            "changes only what it created".to_string()
+        } else {
+            "read and change".to_string()
+        }];
+        if let Some(t) = &self.tools {
+            parts.push(format!("tools: {}", t.join(", ")));
+        }
+        if let Some(c) = &self.connections {
+            let ids: Vec<String> = c.iter().map(i64::to_string).collect();
+            parts.push(format!("connections: {}", ids.join(", ")));
+        }
+        parts.join("; ")
+    }
+
     /// Whether a tool may be listed to and called by this credential.
     pub fn allows_tool(&self, name: &str) -> bool {
         self.tools

@@ -251,6 +251,35 @@ impl Store {
     }
 
     /// The newest `limit` events of the account.
+    /// Whether the credential of token `token_id` created `target_type` `target_id`: the
+    /// trail's creation event (create or clone) was made through this token or, for an
+    /// OAuth access token, through any token of its grant (refreshes mint new ones).
+    pub async fn created_by(
+        &self,
+        account_id: i64,
+        target_type: &str,
+        target_id: i64,
+        token_id: i64,
+    ) -> Result<bool> {
+        let hit: Option<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM audit_events a \
+             WHERE a.account_id = $1 AND a.target_type = $2 AND a.target_id = $3 \
+               AND a.action IN ('package.create', 'package.clone', 'schedule.create') \
+               AND a.token_id IN ( \
+                 SELECT t2.id FROM tokens t1 JOIN tokens t2 \
+                   ON t2.id = t1.id OR (t1.grant_id IS NOT NULL AND t2.grant_id = t1.grant_id) \
+                 WHERE t1.id = $4) \
+             LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(target_type)
+        .bind(target_id)
+        .bind(token_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hit.is_some())
+    }
+
     pub async fn audit_events(&self, account_id: i64, limit: i64) -> Result<Vec<AuditEvent>> {
         Ok(self
             .list_audit_events(

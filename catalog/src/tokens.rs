@@ -23,6 +23,8 @@ pub struct TokenSummary {
     /// The first characters, enough to recognise a token, never enough to use it.
     pub prefix: String,
     pub read_only: bool,
+    /// Limits beyond read-only (tools, connections, only what it created).
+    pub scopes: crate::access::Scopes,
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub expires_at: Option<String>,
@@ -156,7 +158,7 @@ impl Store {
 
     async fn tokens_where(&self, clause: &str, v: i64) -> Result<Vec<TokenSummary>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, account_id, user_id, name, token_prefix, read_only, created_at, last_used_at, expires_at, revoked_at \
+            "SELECT id, account_id, user_id, name, token_prefix, read_only, scopes_json, created_at, last_used_at, expires_at, revoked_at \
              FROM tokens WHERE {clause} ORDER BY id"
         )))
         .bind(v)
@@ -171,6 +173,7 @@ impl Store {
                     name: r.try_get("name")?,
                     prefix: r.try_get("token_prefix")?,
                     read_only: r.try_get::<i64, _>("read_only")? != 0,
+                    scopes: crate::access::Scopes::parse(r.try_get("scopes_json")?),
                     created_at: crate::time::rfc3339(r.try_get("created_at")?),
                     last_used_at: crate::time::rfc3339_opt(r.try_get("last_used_at")?),
                     expires_at: crate::time::rfc3339_opt(r.try_get("expires_at")?),

@@ -125,6 +125,63 @@ pub async fn check(ctx: &ToolContext, args: &Value) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// Tools that make something new rather than change what exists: open to a credential
+/// limited to what it created (a clone reads its source, as any read may).
+const CREATING: [&str; 2] = ["create_package", "clone_package"];
+
+/// Refuses a change, by a credential limited to what it created itself, to a package or
+/// schedule it did not create (the audit trail's creation event tells): changing,
+/// deleting, reverting, running or scheduling one, or a run of one. Reads are not limited.
+pub async fn check_created_only(
+    ctx: &ToolContext,
+    tool: &str,
+    read_only: bool,
+    args: &Value,
+) -> Result<(), ToolError> {
+    if !ctx.principal.credential.scopes.created_only || read_only || CREATING.contains(&tool) {
+        return Ok(());
+    }
+    let refused = |what: String| {
+        Err(ToolError::new(
+            ErrorCode::Forbidden,
+            format!("this token changes only the packages and schedules it created; {what} was not created through it"),
+        )
+        .with_hint("create or clone_package a package of this token's own, or use a token without --created-only"))
+    };
+    let id = |k: &str| args.get(k).and_then(Value::as_i64);
+    let (account, token) = (ctx.account_id(), ctx.principal.token_id);
+    // Each object the call names must be its own: a schedule, a package (one a schedule
+    // would be pointed at included), the package of a run.
+    let mut named = false;
+    if let Some(s) = id("schedule_id") {
+        named = true;
+        if !ctx.store.created_by(account, "schedule", s, token).await? {
+            return refused(format!("schedule {s}"));
+        }
+    }
+    if let Some(p) = id("package_id") {
+        named = true;
+        if !ctx.store.created_by(account, "package", p, token).await? {
+            return refused(format!("package {p}"));
+        }
+    }
+    if let Some(r) = id("run_id") {
+        named = true;
+        if let Some(run) = found(ctx.store.get_run(account, r, 0).await)? {
+            let p = run.summary.package_id;
+            if !ctx.store.created_by(account, "package", p, token).await? {
+                return refused(format!("the package of run {r}"));
+            }
+        }
+    }
+    if named {
+        Ok(())
+    } else {
+        // A change naming no package or schedule is not one this token may make.
+        refused(format!("what `{tool}` changes"))
+    }
+}
+
 /// Leaves connections outside the scope out of a tool's answer.
 pub fn filter(ctx: &ToolContext, tool: &str, v: &mut Value) {
     let scopes = &ctx.principal.credential.scopes;

@@ -176,7 +176,13 @@ impl ServerHandler for PipewrightServer {
                 principal: principal.clone(),
                 connections: self.shared.connections.clone(),
             };
-            match crate::scope::check(&ctx, &args).await {
+            let guarded = match crate::scope::check(&ctx, &args).await {
+                Ok(()) => {
+                    crate::scope::check_created_only(&ctx, name, spec.read_only(), &args).await
+                }
+                e => e,
+            };
+            match guarded {
                 Err(e) => Err(e),
                 Ok(()) => spec.call(ctx.clone(), args).await.map(|mut v| {
                     crate::scope::filter(&ctx, name, &mut v);

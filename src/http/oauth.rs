@@ -649,6 +649,10 @@ pub(super) async fn authorize_decision(
         user_id: s.user.id,
         client: &c.client,
         read_only: f.access == "read_only",
+        scopes: catalog::access::Scopes {
+            created_only: f.access == "created_only",
+            ..Default::default()
+        },
         redirect_uri: &p.redirect_uri,
         code_challenge: &p.code_challenge,
         resource: &c.resource,

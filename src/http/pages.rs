@@ -452,7 +452,7 @@ pub(super) async fn logout(
 struct Row {
     name: String,
     kind: &'static str,
-    scopes: &'static str,
+    scopes: String,
     created: String,
     last_used: String,
     revoke: String,
@@ -518,11 +518,7 @@ async fn apps_render(
         .map(|t| Row {
             name: t.name,
             kind: "Personal Access Token",
-            scopes: if t.read_only {
-                "read only"
-            } else {
-                "read and change"
-            },
+            scopes: t.scopes.describe(t.read_only),
             created: t.created_at,
             last_used: t.last_used_at.unwrap_or_else(|| "never".into()),
             revoke: format!("token:{}", t.id),
@@ -531,11 +527,7 @@ async fn apps_render(
     rows.extend(grants.into_iter().map(|g| Row {
         name: g.client_name,
         kind: "OAuth application",
-        scopes: if g.read_only {
-            "read only"
-        } else {
-            "read and change"
-        },
+        scopes: g.scopes.describe(g.read_only),
         created: g.created_at,
         last_used: g.last_used_at.unwrap_or_else(|| "never".into()),
         revoke: format!("grant:{}", g.id),

@@ -28,6 +28,8 @@ pub struct Consent<'a> {
     pub user_id: i64,
     pub client: &'a Client,
     pub read_only: bool,
+    /// Limits chosen on the consent screen beyond read-only.
+    pub scopes: crate::access::Scopes,
     pub redirect_uri: &'a str,
     /// `BASE64URL(SHA256(verifier))`; only S256 is accepted.
     pub code_challenge: &'a str,
@@ -72,6 +74,7 @@ pub struct GrantSummary {
     pub client_id: String,
     pub client_name: String,
     pub read_only: bool,
+    pub scopes: crate::access::Scopes,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
@@ -212,13 +215,14 @@ impl Store {
         }
         let grant_id: i64 = sqlx::query_scalar(
             "INSERT INTO oauth_grants (account_id, user_id, client_id, client_name, read_only, scopes_json, resource, created_at) \
-             VALUES ($1, $2, $3, $4, $5, '{}', $6, $7) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(c.account_id)
         .bind(c.user_id)
         .bind(&c.client.client_id)
         .bind(&c.client.client_name)
         .bind(i64::from(c.read_only))
+        .bind(serde_json::to_string(&c.scopes).unwrap_or_else(|_| "{}".into()))
         .bind(c.resource)
         .bind(now)
         .fetch_one(&mut *tx)
@@ -492,7 +496,7 @@ impl Store {
     /// A user's live grants on an account, newest first.
     pub async fn grants_of(&self, account_id: i64, user_id: i64) -> Result<Vec<GrantSummary>> {
         let rows = sqlx::query(
-            "SELECT g.id, g.account_id, g.client_id, g.client_name, g.read_only, g.created_at, \
+            "SELECT g.id, g.account_id, g.client_id, g.client_name, g.read_only, g.scopes_json, g.created_at, \
                     (SELECT MAX(t.last_used_at) FROM tokens t WHERE t.grant_id = g.id) AS last_used_at \
              FROM oauth_grants g WHERE g.account_id = $1 AND g.user_id = $2 AND g.revoked_at IS NULL \
              ORDER BY g.id DESC",
@@ -509,6 +513,7 @@ impl Store {
                     client_id: r.try_get("client_id")?,
                     client_name: r.try_get("client_name")?,
                     read_only: r.try_get::<i64, _>("read_only")? != 0,
+                    scopes: crate::access::Scopes::parse(r.try_get("scopes_json")?),
                     created_at: crate::time::rfc3339(r.try_get("created_at")?),
                     last_used_at: crate::time::rfc3339_opt(r.try_get("last_used_at")?),
                 })
