@@ -381,7 +381,7 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 None => store.list_accounts().await?,
             };
             println!(
-                "{:<5} {:<12} {:<28} {:<11} {:<9} {:<20} {:<20} STATUS",
+                "{:<5} {:<12} {:<28} {:<11} {:<12} {:<20} {:<20} STATUS; LIMITS",
                 "ID", "ACCOUNT", "NAME", "PREFIX", "ACCESS", "CREATED", "LAST USED"
             );
             for a in accounts {
@@ -391,16 +391,24 @@ async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                     } else {
                         format!("expires {}", t.expires_at.as_deref().unwrap_or("never"))
                     };
+                    let access = if t.read_only {
+                        "read-only"
+                    } else if t.scopes.created_only {
+                        "created-only"
+                    } else {
+                        "full"
+                    };
                     println!(
-                        "{:<5} {:<12} {:<28} {:<11} {:<9} {:<20} {:<20} {}",
+                        "{:<5} {:<12} {:<28} {:<11} {:<12} {:<20} {:<20} {}; {}",
                         t.id,
                         a.subdomain,
                         t.name,
                         format!("{}…", t.prefix),
-                        if t.read_only { "read-only" } else { "full" },
+                        access,
                         t.created_at,
                         t.last_used_at.as_deref().unwrap_or("never"),
-                        status
+                        status,
+                        t.scopes.describe(t.read_only)
                     );
                 }
             }

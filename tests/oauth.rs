@@ -172,6 +172,18 @@ async fn authorize(
     client_id: Option<&str>,
     access: &str,
 ) -> Flow {
+    authorize_with(c, s, jar, client_id, access, &[]).await
+}
+
+/// As `authorize`, ticking the consent screen's further limits (`tool`, `connection`).
+async fn authorize_with(
+    c: &reqwest::Client,
+    s: &Server,
+    jar: &Jar,
+    client_id: Option<&str>,
+    access: &str,
+    limits: &[(&str, String)],
+) -> Flow {
     let base = &s.base;
     let client_id = match client_id {
         Some(id) => id.to_string(),
@@ -207,6 +219,13 @@ async fn authorize(
     form.push(("csrf".into(), field(&html, "csrf")));
     form.push(("decision".into(), "allow".into()));
     form.push(("access".into(), access.into()));
+    for (k, v) in limits {
+        assert!(
+            html.contains(&format!("name=\"{k}\" value=\"{v}\"")),
+            "the consent screen offers no {k} {v}"
+        );
+        form.push((k.to_string(), v.clone()));
+    }
     let r = c
         .post(format!("{base}/oauth/authorize"))
         .header(header::COOKIE, jar.header())
@@ -605,7 +624,7 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
     // A grant limited on the consent screen to what it creates: it reads, but changes to a
     // package it did not create are refused; the limit shows on Connected Applications.
     let f = authorize(&c, &s, &jar, Some(&f.client_id), "created_only").await;
-    let (_, t) = exchange(&c, &s, &f).await;
+    let (_, mut t) = exchange(&c, &s, &f).await;
     let mut agent =
         support::Session::open(&s.url("demo"), t["access_token"].as_str().unwrap()).await;
     let pkgs = agent.ok("list_packages", json!({"limit": 1})).await;
@@ -617,6 +636,45 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         )
         .await;
     assert_eq!(e["code"], json!("forbidden"), "{e}");
+    // What it creates stays its own across refreshes (each mints a new access token, and
+    // the expired one is cleared from the store unless it created something).
+    let mine = agent
+        .ok(
+            "clone_package",
+            json!({"package_id": theirs, "name": "the agent's copy"}),
+        )
+        .await["package_id"]
+        .as_i64()
+        .unwrap();
+    let expired = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
+        .arg(s.data_dir.join("pipewright.db"))
+        .status()
+        .unwrap();
+    assert!(expired.success());
+    for _ in 0..2 {
+        let (status, fresh) = token(
+            &c,
+            base,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+                ("client_id", &f.client_id),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{fresh}");
+        t = fresh;
+    }
+    let mut agent =
+        support::Session::open(&s.url("demo"), t["access_token"].as_str().unwrap()).await;
+    agent
+        .ok(
+            "rename_package",
+            json!({"package_id": mine, "name": "still the agent's"}),
+        )
+        .await;
     let apps = c
         .get(format!("{base}/apps/demo"))
         .header(header::COOKIE, jar.header())
@@ -627,6 +685,53 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         .await
         .unwrap();
     assert!(apps.contains("changes only what it created"), "{apps}");
+
+    // Limits ticked on the consent screen: two tools, one connection.
+    let conns = agent.ok("list_connections", json!({"limit": 100})).await;
+    let id_of = |name: &str| {
+        conns["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == json!(name))
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (shop, files) = (id_of("shop-db"), id_of("sample-files"));
+    let limits = [
+        ("tool", "list_connections".to_string()),
+        ("tool", "get_connection".to_string()),
+        ("connection", shop.to_string()),
+    ];
+    let f = authorize_with(&c, &s, &jar, Some(&f.client_id), "full", &limits).await;
+    let (_, t) = exchange(&c, &s, &f).await;
+    let mut limited =
+        support::Session::open(&s.url("demo"), t["access_token"].as_str().unwrap()).await;
+    let mut names = limited.tool_names().await;
+    names.sort();
+    assert_eq!(names, ["get_connection", "list_connections"]);
+    let seen = limited.ok("list_connections", json!({"limit": 100})).await;
+    assert_eq!(seen["connections"].as_array().unwrap().len(), 1, "{seen}");
+    let e = limited
+        .err("get_connection", json!({"connection_id": files}))
+        .await;
+    assert_eq!(e["code"], json!("not_found"), "{e}");
+    let apps = c
+        .get(format!("{base}/apps/demo"))
+        .header(header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        apps.contains(&format!(
+            "tools: list_connections, get_connection; connections: {shop}"
+        )),
+        "{apps}"
+    );
 
     // Brute force: the address is slowed down; the owner's browser still gets in.
     let mut attacker = Jar::default();
@@ -836,6 +941,12 @@ async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
     )
     .unwrap();
     std::fs::write(bundles.path().join("notes.txt"), "not a bundle").unwrap();
+    // An older build for the same platform is not offered beside the newer one.
+    std::fs::write(
+        bundles.path().join("pipewright-0.0.9-linux-x86_64.mcpb"),
+        "old",
+    )
+    .unwrap();
     let outside = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(outside.path(), "outside").unwrap();
     std::os::unix::fs::symlink(
@@ -883,7 +994,8 @@ async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
         html.contains("href=\"/downloads/pipewright-0.1.0-linux-x86_64.mcpb\""),
         "{html}"
     );
-    assert!(html.contains("Linux (x86_64)"));
+    assert!(html.contains("Linux (x86_64), 0.1.0"), "{html}");
+    assert!(!html.contains("0.0.9"), "{html}");
     assert!(
         !html.contains("darwin") && !html.contains("notes.txt"),
         "{html}"

@@ -47,6 +47,7 @@ manifest = {
             "title": "Personal Access Token (optional)",
             "description": "A token from Connected Applications. Leave empty to sign in in your browser instead.",
             "required": False,
+            "default": "",
             "sensitive": True,
         },
     },

@@ -1,7 +1,8 @@
 //! The Claude Desktop extensions this server offers on Connected Applications: the `.mcpb`
-//! files `scripts/mcpb-bundle` built, in the folder `bundles_dir` names. Only regular files
-//! named like a bundle are listed, and only a listed name is served (to a signed-in user),
-//! so no path from the request ever reaches the file system.
+//! files `scripts/mcpb-bundle` built, in the folder `bundles_dir` names, the newest version
+//! for each platform and architecture. Only a name shaped like a bundle's is ever opened
+//! (so no path from the request reaches the file system), never through a link, and only
+//! a regular file is served, to a signed-in user.
 
 use std::path::{Path, PathBuf};
 
@@ -14,18 +15,25 @@ use axum::{
 
 use super::{pages, Edge};
 
-/// At most this many bundles are listed.
-const MAX_LISTED: usize = 20;
+/// Folder entries looked at, at most.
+const MAX_SCANNED: usize = 1000;
 
 /// One bundle on offer: its file name and the platform it is for.
 pub(super) struct Bundle {
     pub file: String,
     pub label: String,
+    /// (platform, arch) and the version's numbers, to keep the newest of each.
+    key: (String, String),
+    version: Vec<u64>,
 }
 
-/// `pipewright-VERSION-PLATFORM-ARCH.mcpb` → "PLATFORM ARCH", for a name of that shape
-/// made of safe characters only.
+/// `pipewright-VERSION-PLATFORM-ARCH.mcpb` → "PLATFORM (ARCH), VERSION", for a name of that
+/// shape made of safe characters only.
 fn label(file: &str) -> Option<String> {
+    parse(file).map(|b| b.label)
+}
+
+fn parse(file: &str) -> Option<Bundle> {
     let stem = file.strip_prefix("pipewright-")?.strip_suffix(".mcpb")?;
     if stem.is_empty()
         || !stem
@@ -36,14 +44,22 @@ fn label(file: &str) -> Option<String> {
         return None;
     }
     let mut parts = stem.rsplitn(3, '-');
-    let (arch, platform) = (parts.next()?, parts.next()?);
+    let (arch, platform, version) = (parts.next()?, parts.next()?, parts.next()?);
     let os = match platform {
         "darwin" => "macOS",
         "win32" => "Windows",
         "linux" => "Linux",
         _ => return None,
     };
-    Some(format!("{os} ({arch})"))
+    Some(Bundle {
+        file: file.to_string(),
+        label: format!("{os} ({arch}), {version}"),
+        key: (platform.to_string(), arch.to_string()),
+        version: version
+            .split(['.', '-', '+'])
+            .map(|n| n.parse().unwrap_or(0))
+            .collect(),
+    })
 }
 
 /// The bundles in `dir`, by name.
@@ -51,20 +67,41 @@ pub(super) fn list(dir: Option<&Path>) -> Vec<Bundle> {
     let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else {
         return Vec::new();
     };
-    let mut found: Vec<Bundle> = entries
-        .filter_map(Result::ok)
+    let mut newest: Vec<Bundle> = Vec::new();
+    for e in entries.filter_map(Result::ok).take(MAX_SCANNED) {
         // The entry itself, not what a link points at: a link is not offered.
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let label = label(&file)?;
-            Some(Bundle { file, label })
-        })
-        .take(MAX_LISTED * 5)
-        .collect();
-    found.sort_by(|a, b| a.file.cmp(&b.file));
-    found.truncate(MAX_LISTED);
-    found
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(b) = e.file_name().into_string().ok().and_then(|f| parse(&f)) else {
+            continue;
+        };
+        match newest.iter_mut().find(|n| n.key == b.key) {
+            Some(n) if n.version < b.version => *n = b,
+            Some(_) => {}
+            None => newest.push(b),
+        }
+    }
+    newest.sort_by(|a, b| a.label.cmp(&b.label));
+    newest
+}
+
+/// Opens a bundle for reading: never through a link, never a FIFO or device (which could
+/// block a thread), with the length it has now.
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((f, meta.len()))
 }
 
 pub(super) async fn download(
@@ -76,19 +113,15 @@ pub(super) async fn download(
         return Redirect::to("/login?next=/apps").into_response();
     }
     let dir: Option<PathBuf> = edge.bundles_dir.as_deref().map(Path::to_path_buf);
-    let listed = tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        move || list(dir.as_deref())
-    })
-    .await
-    .unwrap_or_default();
-    let (Some(dir), true) = (dir, listed.iter().any(|b| b.file == file)) else {
+    let (Some(dir), Some(_)) = (dir, label(&file)) else {
         return (StatusCode::NOT_FOUND, "no such bundle").into_response();
     };
-    let Ok(f) = tokio::fs::File::open(dir.join(&file)).await else {
+    let path = dir.join(&file);
+    let Ok(Ok((f, len))) = tokio::task::spawn_blocking(move || open_regular(&path)).await else {
         return (StatusCode::NOT_FOUND, "no such bundle").into_response();
     };
-    let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+    // Exactly the length announced, even if the file grows meanwhile.
+    let f = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(f), len);
     (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -105,17 +138,39 @@ pub(super) async fn download(
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::{label, list};
+
+    #[test]
+    fn the_newest_of_each_platform_by_version_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "pipewright-0.9.0-linux-x86_64.mcpb",
+            "pipewright-0.10.0-linux-x86_64.mcpb",
+            "pipewright-0.2.0-darwin-aarch64.mcpb",
+            "pipewright-9.9.9-linux-x86_64.zip",
+        ] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("pipewright-9.0.0-linux-aarch64.mcpb")).unwrap();
+        let files: Vec<String> = list(Some(dir.path())).into_iter().map(|b| b.file).collect();
+        assert_eq!(
+            files,
+            [
+                "pipewright-0.10.0-linux-x86_64.mcpb",
+                "pipewright-0.2.0-darwin-aarch64.mcpb"
+            ]
+        );
+    }
 
     #[test]
     fn only_bundle_names_of_a_known_platform() {
         assert_eq!(
             label("pipewright-0.1.0-darwin-aarch64.mcpb").as_deref(),
-            Some("macOS (aarch64)")
+            Some("macOS (aarch64), 0.1.0")
         );
         assert_eq!(
-            label("pipewright-0.1.0-win32-x86_64.mcpb").as_deref(),
-            Some("Windows (x86_64)")
+            label("pipewright-0.10.2-win32-x86_64.mcpb").as_deref(),
+            Some("Windows (x86_64), 0.10.2")
         );
         for bad in [
             "pipewright-0.1.0-beos-x86_64.mcpb",

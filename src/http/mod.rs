@@ -54,6 +54,8 @@ struct Edge {
     trust_forwarded_for: bool,
     /// Claude Desktop extensions offered on Connected Applications.
     bundles_dir: Option<Arc<std::path::Path>>,
+    /// Every tool's name, offered as a limit on the consent screen.
+    tool_names: Arc<[&'static str]>,
 }
 
 pub async fn serve(cfg: Config, demo: bool, conformance_fixtures: bool) -> anyhow::Result<()> {
@@ -228,6 +230,11 @@ fn router(
         allow_loopback_metadata: cfg.oauth_loopback_metadata,
         trust_forwarded_for: cfg.trust_forwarded_for,
         bundles_dir: cfg.bundles_dir.as_deref().map(Arc::from),
+        tool_names: mcp::tools::registry(false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .visible(false)
+            .map(|t| t.meta.name)
+            .collect(),
     };
     let mcp_service = StreamableHttpService::new(
         move || {

@@ -586,7 +586,14 @@ pub(super) async fn authorize_page(
                 sc.split_whitespace().any(|x| x == SCOPE_READ)
                     && !sc.split_whitespace().any(|x| x == SCOPE_FULL)
             });
-            pages::consent(&s, &c, &p, read_only)
+            // The account's connections, offered as a limit (the first hundred).
+            let connections = edge
+                .store
+                .list_connections(c.account.id, None, catalog::PageRequest::new(100, 0))
+                .await
+                .map(|p| p.items)
+                .unwrap_or_default();
+            pages::consent(&edge, &s, &c, &p, read_only, connections)
         }
     }
 }
@@ -603,13 +610,69 @@ pub(super) struct ConsentForm {
     params: AuthorizeParams,
 }
 
+/// The limits the user ticked on the consent screen: only what it creates, only some
+/// tools (each one the server has), only some connections (each one of the account).
+async fn consent_limits(
+    edge: &Edge,
+    account_id: i64,
+    access: &str,
+    pairs: &[(String, String)],
+) -> Result<catalog::access::Scopes, String> {
+    fn picked<'a>(pairs: &'a [(String, String)], k: &'a str) -> impl Iterator<Item = &'a str> {
+        pairs
+            .iter()
+            .filter(move |(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    let mut tools: Vec<String> = Vec::new();
+    for t in picked(pairs, "tool").take(500) {
+        if !edge.tool_names.contains(&t) {
+            return Err("a tool ticked on the consent screen does not exist; start again".into());
+        }
+        if !tools.iter().any(|x| x == t) {
+            tools.push(t.to_string());
+        }
+    }
+    let mut connections: Vec<i64> = Vec::new();
+    for c in picked(pairs, "connection").take(1000) {
+        let id: i64 = c.parse().map_err(|_| {
+            "a connection ticked on the consent screen is not valid; start again".to_string()
+        })?;
+        if edge.store.connection(account_id, id).await.is_err() {
+            return Err(
+                "a connection ticked on the consent screen is not in this account; start again"
+                    .into(),
+            );
+        }
+        if !connections.contains(&id) {
+            connections.push(id);
+        }
+    }
+    Ok(catalog::access::Scopes {
+        tools: (!tools.is_empty()).then_some(tools),
+        connections: (!connections.is_empty()).then_some(connections),
+        created_only: access == "created_only",
+    })
+}
+
 /// POST /oauth/authorize: the consent page's answer.
 pub(super) async fn authorize_decision(
     State(edge): State<Edge>,
     peer: pages::Peer,
     headers: HeaderMap,
-    Form(f): Form<ConsentForm>,
+    body: String,
 ) -> Response {
+    // The form, and the limits ticked (repeated `connection` and `tool` fields).
+    let (Ok(f), Ok(pairs)) = (
+        serde_urlencoded::from_str::<ConsentForm>(&body),
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&body),
+    ) else {
+        return pages::message(
+            StatusCode::BAD_REQUEST,
+            "Request refused",
+            "the consent form could not be read; start the authorization again",
+        );
+    };
     let Some(s) = pages::session(&edge, &headers).await else {
         return pages::message(
             StatusCode::UNAUTHORIZED,
@@ -649,9 +712,11 @@ pub(super) async fn authorize_decision(
         user_id: s.user.id,
         client: &c.client,
         read_only: f.access == "read_only",
-        scopes: catalog::access::Scopes {
-            created_only: f.access == "created_only",
-            ..Default::default()
+        scopes: match consent_limits(&edge, c.account.id, &f.access, &pairs).await {
+            Ok(scopes) => scopes,
+            Err(why) => {
+                return pages::message(StatusCode::BAD_REQUEST, "Authorization refused", &why)
+            }
         },
         redirect_uri: &p.redirect_uri,
         code_challenge: &p.code_challenge,

@@ -204,13 +204,17 @@ struct ConsentPage<'a> {
     csrf: &'a str,
     hidden: Vec<(&'static str, String)>,
     read_only: bool,
+    connections: Vec<catalog::connections::ConnectionSummary>,
+    tools: &'a [&'static str],
 }
 
 pub(super) fn consent(
+    edge: &Edge,
     s: &WebSession,
     c: &Checked,
     p: &AuthorizeParams,
     read_only: bool,
+    connections: Vec<catalog::connections::ConnectionSummary>,
 ) -> Response {
     let redirect_host = reqwest::Url::parse(&p.redirect_uri)
         .ok()
@@ -227,6 +231,8 @@ pub(super) fn consent(
             csrf: &s.csrf,
             hidden: p.hidden(),
             read_only,
+            connections,
+            tools: &edge.tool_names,
         },
     )
 }

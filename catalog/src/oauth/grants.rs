@@ -129,12 +129,21 @@ async fn end_grant(tx: &mut Tx, grant_id: i64, now: i64) -> Result<()> {
 async fn issue(tx: &mut Tx, grant: &sqlx::any::AnyRow, now: i64) -> Result<Issued> {
     let grant_id: i64 = grant.try_get("id")?;
     // What no check will ever accept again goes: expired access tokens and codes. Spent
-    // refresh tokens stay until they expire, to catch their reuse.
-    sqlx::query("DELETE FROM tokens WHERE grant_id = $1 AND kind = 'oauth' AND expires_at < $2")
-        .bind(grant_id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    // refresh tokens stay until they expire, to catch their reuse. An access token that
+    // created a package or schedule stays (refused all the same), so the grant still owns
+    // what it made (`Store::created_by` finds its tokens through `grant_id`).
+    sqlx::query(
+        "DELETE FROM tokens WHERE grant_id = $1 AND kind = 'oauth' AND expires_at < $2 \
+         AND id NOT IN (SELECT a.token_id FROM audit_events a \
+           WHERE a.account_id = $3 AND a.target_type IN ('package', 'schedule') \
+             AND a.action IN ('package.create', 'package.clone', 'schedule.create') \
+             AND a.token_id IS NOT NULL)",
+    )
+    .bind(grant_id)
+    .bind(now)
+    .bind(grant.try_get::<i64, _>("account_id")?)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("DELETE FROM oauth_codes WHERE grant_id = $1 AND expires_at < $2")
         .bind(grant_id)
         .bind(now)
