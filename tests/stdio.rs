@@ -281,4 +281,33 @@ fn connect_bridge_reports_refusals_without_the_token() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("sign in"));
     assert!(!config.path().join("connect").exists());
+
+    // Claude Desktop passes `${user_config.token}` through when the optional token was left
+    // empty: that is no token, so the first request starts the browser sign-in (the
+    // address is printed on stderr; the "browser" here does nothing).
+    let mut child = Command::new(BIN)
+        .args(["connect", &s.url("demo")])
+        .env("PIPEWRIGHT_TOKEN", "${user_config.token}")
+        .env("PIPEWRIGHT_CONFIG_DIR", config.path())
+        .env("PIPEWRIGHT_BROWSER", "true")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    )
+    .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let line = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find(|l| l.contains("sign in to continue"))
+        .expect("connect did not start a sign-in");
+    assert!(line.contains("/oauth/authorize?"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
 }
