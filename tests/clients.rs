@@ -397,17 +397,7 @@ fn conformance_client_scenarios_pass_with_pipewright_connect() {
 #[test]
 fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     let Some(c) = Clients::find() else { return };
-    let chromium = std::env::var("PW_CHROMIUM")
-        .ok()
-        .or_else(|| which("chromium"))
-        .filter(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        assert!(
-            !services_required(),
-            "Debian's chromium is not installed: run scripts/install-tools"
-        );
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let server = Server::start();
     let password = "a connect passphrase long enough";
     server.set_password("demo@pipewright.local", password);
@@ -511,13 +501,7 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     );
 
     // An hour later (expiry set in the store): refreshed without the browser, rotated.
-    let expired = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
-        .arg(server.data_dir.join("pipewright.db"))
-        .status()
-        .unwrap();
-    assert!(expired.success());
+    server.expire_oauth_tokens();
     let out = run(&mut client(&touch));
     let v = stdout_json(&out, "connect after the access token expired");
     assert_eq!(v["calls"][0]["is_error"], json!(false), "{v}");
@@ -537,13 +521,7 @@ fn pipewright_connect_signs_in_in_the_browser_keeps_refreshes_and_signs_out() {
     // expired at once (in the store and in the file): one refreshes and the other adopts
     // what it kept, so the refresh token is spent once and the grant survives.
     let (access2, refresh2) = (saved("access_token"), saved("refresh_token"));
-    let expired = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
-        .arg(server.data_dir.join("pipewright.db"))
-        .status()
-        .unwrap();
-    assert!(expired.success());
+    server.expire_oauth_tokens();
     let mut file: Value =
         serde_json::from_str(&std::fs::read_to_string(&kept[0]).unwrap()).unwrap();
     file["expires_at"] = json!(1);
@@ -915,17 +893,7 @@ fn typescript_sdk_oauth_client_signs_in_refreshes_and_is_cut_off() {
 #[test]
 fn browser_signs_in_creates_and_revokes_a_token_and_consents() {
     let Some(c) = Clients::find() else { return };
-    let chromium = std::env::var("PW_CHROMIUM")
-        .ok()
-        .or_else(|| which("chromium"))
-        .filter(|p| Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        assert!(
-            !services_required(),
-            "Debian's chromium is not installed: run scripts/install-tools"
-        );
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let server = Server::start();
     let password = "a browser passphrase long enough";
     server.set_password("demo@pipewright.local", password);
@@ -991,6 +959,22 @@ fn browser_signs_in_creates_and_revokes_a_token_and_consents() {
             png.display()
         );
     }
+}
+
+/// Debian's Chromium for the browser tests; `None` (skip) when missing, unless services are
+/// required.
+fn chromium() -> Option<String> {
+    let found = std::env::var("PW_CHROMIUM")
+        .ok()
+        .or_else(|| which("chromium"))
+        .filter(|p| Path::new(p).exists());
+    if found.is_none() {
+        assert!(
+            !services_required(),
+            "Debian's chromium is not installed: run scripts/install-tools"
+        );
+    }
+    found
 }
 
 fn which(bin: &str) -> Option<String> {

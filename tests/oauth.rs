@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use reqwest::{header, redirect::Policy, StatusCode};
@@ -463,13 +463,7 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
     let f = authorize(&c, &s, &jar, Some(&f.client_id), "full").await;
     let (_, t) = exchange(&c, &s, &f).await;
     let access = t["access_token"].as_str().unwrap().to_string();
-    let expired = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
-        .arg(s.data_dir.join("pipewright.db"))
-        .status()
-        .unwrap();
-    assert!(expired.success());
+    s.expire_oauth_tokens();
     let r = c
         .post(s.url("demo"))
         .bearer_auth(&access)
@@ -646,13 +640,7 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         .await["package_id"]
         .as_i64()
         .unwrap();
-    let expired = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
-        .arg(s.data_dir.join("pipewright.db"))
-        .status()
-        .unwrap();
-    assert!(expired.success());
+    s.expire_oauth_tokens();
     for _ in 0..2 {
         let (status, fresh) = token(
             &c,

@@ -233,12 +233,7 @@ fn connect_bridge_reports_refusals_without_the_token() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        "{}",
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
-    )
-    .unwrap();
+    writeln!(stdin, "{}", initialize()).unwrap();
     writeln!(stdin, "not json").unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
@@ -296,12 +291,7 @@ fn connect_bridge_reports_refusals_without_the_token() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        "{}",
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
-    )
-    .unwrap();
+    writeln!(stdin, "{}", initialize()).unwrap();
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let line = std::io::BufRead::lines(stderr)
         .map_while(Result::ok)
@@ -310,4 +300,9 @@ fn connect_bridge_reports_refusals_without_the_token() {
     assert!(line.contains("/oauth/authorize?"), "{line}");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A client's `initialize` request (id 1).
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
 }

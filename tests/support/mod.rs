@@ -213,6 +213,18 @@ impl Server {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(password));
     }
 
+    /// Every OAuth access token expires now (as an hour passing would), set in the SQLite
+    /// store the way an operator could, with Python's sqlite3.
+    pub fn expire_oauth_tokens(&self) {
+        let ok = Command::new("python3")
+            .arg("-c")
+            .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE tokens SET expires_at = 1 WHERE kind = 'oauth'\"); c.commit()")
+            .arg(self.data_dir.join("pipewright.db"))
+            .status()
+            .expect("run python3");
+        assert!(ok.success(), "could not expire the OAuth tokens");
+    }
+
     pub fn token(&self, args: &[&str]) -> String {
         let mut a = vec!["token", "create"];
         a.extend_from_slice(args);
