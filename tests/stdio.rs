@@ -306,3 +306,60 @@ fn connect_bridge_reports_refusals_without_the_token() {
 fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
 }
+
+/// An upstream that echoes the bearer token back (broken or hostile): `connect` relays its
+/// answer with the token replaced, so it never reaches the client or the model.
+#[test]
+fn connect_scrubs_a_token_the_upstream_echoes() {
+    let echo = r#"
+import http.server, json
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        out = json.dumps({"jsonrpc": "2.0", "id": body.get("id"),
+                          "result": {"echo": self.headers.get("authorization", "")}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def do_DELETE(self):
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+    let mut upstream = Command::new("python3")
+        .args(["-c", echo])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(upstream.stdout.take().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let secret = "pwt_echoed_back_by_a_hostile_upstream_0123456789";
+    let mut child = Command::new(BIN)
+        .args(["connect", &format!("http://127.0.0.1:{}/mcp", port.trim())])
+        .env("PIPEWRIGHT_TOKEN", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", initialize()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"echo\":\"Bearer ***\""), "{stdout}");
+    assert!(!stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+}

@@ -62,6 +62,14 @@ impl Credential {
             Credential::SignIn(s) => s.bearer().await,
         }
     }
+
+    /// The token in use now, without renewing it (to scrub it from what the server says).
+    async fn current(&self) -> Option<String> {
+        match self {
+            Credential::Token(t) => Some(t.clone()),
+            Credential::SignIn(s) => s.current().await,
+        }
+    }
 }
 
 struct Bridge {
@@ -81,8 +89,16 @@ struct StreamEnd {
 }
 
 impl Bridge {
+    /// Writes one message as a line. A server that echoes the bearer token (a broken or
+    /// hostile one) does not get it into the client's, and the model's, context.
     async fn write(&self, v: &Value) {
-        let mut line = serde_json::to_vec(v).unwrap_or_default();
+        let mut line = serde_json::to_string(v).unwrap_or_default();
+        if let Some(t) = self.credential.current().await.filter(|t| t.len() >= 8) {
+            if line.contains(&t) {
+                line = line.replace(&t, "***");
+            }
+        }
+        let mut line = line.into_bytes();
         line.push(b'\n');
         let mut out = self.out.lock().await;
         // A client that closed stdout has gone; the loop on stdin ends with it.
@@ -209,6 +225,10 @@ impl Bridge {
                 .chars()
                 .take(500)
                 .collect::<String>();
+            let said = match self.credential.current().await {
+                Some(t) if t.len() >= 8 => said.replace(&t, "***"),
+                _ => said,
+            };
             if status == reqwest::StatusCode::UNAUTHORIZED
                 || status == reqwest::StatusCode::FORBIDDEN
             {

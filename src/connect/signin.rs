@@ -243,6 +243,15 @@ impl SignIn {
             .map(|s| s.access_token.clone())
     }
 
+    /// The access token in use, as it is (no renewal).
+    pub async fn current(&self) -> Option<String> {
+        self.saved
+            .lock()
+            .await
+            .as_ref()
+            .map(|s| s.access_token.clone())
+    }
+
     /// Under the file lock: adopt a token another request or another process got since
     /// `used`, else spend the refresh token. Whether there is now a token other than `used`.
     /// (Two processes refreshing with one refresh token would revoke the grant.)
