@@ -62,7 +62,7 @@ fn parse(file: &str) -> Option<Bundle> {
     })
 }
 
-/// The bundles in `dir`, by name.
+/// The newest bundle of each platform and architecture in `dir`, by label.
 pub(super) fn list(dir: Option<&Path>) -> Vec<Bundle> {
     let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else {
         return Vec::new();
