@@ -366,10 +366,7 @@ async fn connection_scoped_token_sees_and_uses_only_its_connections() {
     let made = full
         .ok(
             "create_package",
-            json!({"name": "once read files", "flow_type": "dataflow", "components": [
-                {"cloud_storage_source_component": {"name": "src", "connection_id": files, "path": "customers.csv"}},
-                {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "t", "operation": "append"}}
-            ], "edges": []}),
+            files_to_shop("once read files", files, shop),
         )
         .await;
     let pid = made["package_id"].as_i64().unwrap();
@@ -417,12 +414,7 @@ async fn created_only_token_changes_only_what_it_created() {
     let mut full = Session::open(&s.url("demo"), &s.demo_token()).await;
     let shop = support::connection_id(&mut full, "shop-db").await;
     let files = support::connection_id(&mut full, "sample-files").await;
-    let spec = |name: &str| {
-        json!({"name": name, "flow_type": "dataflow", "components": [
-            {"cloud_storage_source_component": {"name": "src", "connection_id": files, "path": "customers.csv"}},
-            {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "t", "operation": "append"}}
-        ], "edges": []})
-    };
+    let spec = |name: &str| files_to_shop(name, files, shop);
     let theirs = full.ok("create_package", spec("someone else's")).await["package_id"]
         .as_i64()
         .unwrap();
@@ -605,4 +597,12 @@ async fn healthz_and_metrics_report_calls_and_refusals() {
     }
     assert!(text.contains("pipewright_tool_call_seconds"), "{text}");
     assert!(!text.contains(&token), "a token in /metrics");
+}
+
+/// A package reading the demo's file connection into its database (connections by id).
+fn files_to_shop(name: &str, files: i64, shop: i64) -> serde_json::Value {
+    json!({"name": name, "flow_type": "dataflow", "components": [
+        {"cloud_storage_source_component": {"name": "src", "connection_id": files, "path": "customers.csv"}},
+        {"database_destination_component": {"name": "sink", "connection_id": shop, "table": "t", "operation": "append"}}
+    ], "edges": []})
 }

@@ -257,6 +257,37 @@ async fn token(c: &reqwest::Client, base: &str, form: &[(&str, &str)]) -> (Statu
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A public client's refresh-token request (RFC 6749 §6).
+async fn refresh_grant(
+    c: &reqwest::Client,
+    base: &str,
+    refresh_token: &str,
+    client_id: &str,
+) -> (StatusCode, Value) {
+    token(
+        c,
+        base,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// Connected Applications of `demo`, as the signed-in browser of `jar` sees it.
+async fn apps_page(c: &reqwest::Client, base: &str, jar: &Jar) -> String {
+    c.get(format!("{base}/apps/demo"))
+        .header(header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn exchange(c: &reqwest::Client, s: &Server, f: &Flow) -> (StatusCode, Value) {
     let resource = s.url("demo");
     token(
@@ -423,16 +454,7 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
         list_tools(&c, &s.url("demo"), &access2).await.0,
         StatusCode::OK
     );
-    let (status, e) = token(
-        &c,
-        base,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh1),
-            ("client_id", &f.client_id),
-        ],
-    )
-    .await;
+    let (status, e) = refresh_grant(&c, base, &refresh1, &f.client_id).await;
     assert_eq!(
         (status, e["error"].clone()),
         (StatusCode::BAD_REQUEST, json!("invalid_grant"))
@@ -446,16 +468,7 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
         StatusCode::UNAUTHORIZED
     );
     let newest = t2["refresh_token"].as_str().unwrap();
-    let (status, _) = token(
-        &c,
-        base,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", newest),
-            ("client_id", &f.client_id),
-        ],
-    )
-    .await;
+    let (status, _) = refresh_grant(&c, base, newest, &f.client_id).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the whole grant is gone");
 
     // An expired access token is refused with the 401 that leads back to discovery; its
@@ -476,16 +489,8 @@ async fn discovery_registration_consent_tokens_refresh_and_revocation() {
         .to_str()
         .unwrap()
         .contains("resource_metadata="));
-    let (status, t) = token(
-        &c,
-        base,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &f.client_id),
-        ],
-    )
-    .await;
+    let (status, t) =
+        refresh_grant(&c, base, t["refresh_token"].as_str().unwrap(), &f.client_id).await;
     assert_eq!(status, StatusCode::OK, "{t}");
     assert_eq!(
         list_tools(&c, &s.url("demo"), t["access_token"].as_str().unwrap())
@@ -642,16 +647,8 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         .unwrap();
     s.expire_oauth_tokens();
     for _ in 0..2 {
-        let (status, fresh) = token(
-            &c,
-            base,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", t["refresh_token"].as_str().unwrap()),
-                ("client_id", &f.client_id),
-            ],
-        )
-        .await;
+        let (status, fresh) =
+            refresh_grant(&c, base, t["refresh_token"].as_str().unwrap(), &f.client_id).await;
         assert_eq!(status, StatusCode::OK, "{fresh}");
         t = fresh;
     }
@@ -663,15 +660,7 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
             json!({"package_id": mine, "name": "still the agent's"}),
         )
         .await;
-    let apps = c
-        .get(format!("{base}/apps/demo"))
-        .header(header::COOKIE, jar.header())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let apps = apps_page(&c, base, &jar).await;
     assert!(apps.contains("changes only what it created"), "{apps}");
 
     // Limits ticked on the consent screen: two tools, one connection.
@@ -705,15 +694,7 @@ async fn refusals_pkce_redirects_accounts_read_only_and_brute_force() {
         .err("get_connection", json!({"connection_id": files}))
         .await;
     assert_eq!(e["code"], json!("not_found"), "{e}");
-    let apps = c
-        .get(format!("{base}/apps/demo"))
-        .header(header::COOKIE, jar.header())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let apps = apps_page(&c, base, &jar).await;
     assert!(
         apps.contains(&format!(
             "tools: list_connections, get_connection; connections: {shop}"
@@ -897,20 +878,7 @@ async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
         sign_in(&c, &s.base, &mut jar, PASSWORD).await,
         StatusCode::SEE_OTHER
     );
-    let page = |jar: &Jar, base: &str| {
-        let (c, cookie, url) = (c.clone(), jar.header(), format!("{base}/apps/demo"));
-        async move {
-            c.get(url)
-                .header(header::COOKIE, cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let html = page(&jar, &s.base).await;
+    let html = apps_page(&c, &s.base, &jar).await;
     assert!(html.contains("Quick install for Claude Desktop"), "{html}");
     assert!(
         html.contains(&format!(
@@ -973,7 +941,7 @@ async fn quick_install_card_offers_only_the_bundles_in_its_folder() {
         "--tools",
         "list_packages,rename_package",
     ]);
-    let html = page(&jar, &s.base).await;
+    let html = apps_page(&c, &s.base, &jar).await;
     assert!(
         html.contains("changes only what it created; tools: list_packages, rename_package"),
         "{html}"

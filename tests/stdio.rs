@@ -224,19 +224,11 @@ fn stdio_without_a_token_says_what_to_do() {
 fn connect_bridge_reports_refusals_without_the_token() {
     let s = Server::start();
     let bogus = "pwt_not_a_real_token_but_secret_looking_0123456789";
-    let mut child = Command::new(BIN)
-        .args(["connect", &s.url("demo")])
-        .env("PIPEWRIGHT_TOKEN", bogus)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", initialize()).unwrap();
-    writeln!(stdin, "not json").unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = connect_with_token(
+        &s.url("demo"),
+        bogus,
+        &[initialize().to_string(), "not json".into()],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<Value> = stdout
         .lines()
@@ -345,21 +337,32 @@ s.serve_forever()
     )
     .unwrap();
     let secret = "pwt_echoed_back_by_a_hostile_upstream_0123456789";
+    let out = connect_with_token(
+        &format!("http://127.0.0.1:{}/mcp", port.trim()),
+        secret,
+        &[initialize().to_string()],
+    );
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"echo\":\"Bearer ***\""), "{stdout}");
+    assert!(!stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+}
+
+/// `pipewright connect URL` with `token`, given `lines` on stdin and then its end.
+fn connect_with_token(url: &str, token: &str, lines: &[String]) -> std::process::Output {
     let mut child = Command::new(BIN)
-        .args(["connect", &format!("http://127.0.0.1:{}/mcp", port.trim())])
-        .env("PIPEWRIGHT_TOKEN", secret)
+        .args(["connect", url])
+        .env("PIPEWRIGHT_TOKEN", token)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", initialize()).unwrap();
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let _ = upstream.kill();
-    let _ = upstream.wait();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("\"echo\":\"Bearer ***\""), "{stdout}");
-    assert!(!stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret));
+    child.wait_with_output().unwrap()
 }

@@ -230,8 +230,9 @@ fn router(
         allow_loopback_metadata: cfg.oauth_loopback_metadata,
         trust_forwarded_for: cfg.trust_forwarded_for,
         bundles_dir: cfg.bundles_dir.as_deref().map(Arc::from),
-        tool_names: mcp::tools::registry(false)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+        // The tools this server serves (the shared table, not a second one).
+        tool_names: shared
+            .registry
             .visible(false)
             .map(|t| t.meta.name)
             .collect(),
